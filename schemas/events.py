@@ -1,0 +1,194 @@
+"""The event contract on ``casewatch.events``: a versioned envelope around typed payloads.
+
+Every event is one fact from a case system about one child, keyed by a pseudonymous person
+key.  ``event_id`` is deterministic (see :func:`event_id_for`), so publishing the same export
+twice yields the same ids and the journey fold ignores the repeats.
+
+Payload ``type`` values are the discriminator; they are part of the public contract and
+never change meaning.  A new field is added as optional; anything else is a new
+``SCHEMA_VERSION``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+SCHEMA_VERSION: Literal[1] = 1
+
+RequestOutcome = Literal["Y", "N", "A", "W", "H"]  # SEN2 requestoutcometype / assessmentoutcometype
+ReviewOutcome = Literal["M", "A", "C"]  # SEN2 reviewoutcometype: maintain, amend, cease
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PersonRegistered(_Payload):
+    """A child or young person as the case system holds them (registered or changed).
+
+    casewatch keeps no names: ``child_ref`` is the case system's own reference, which a
+    caseworker opens in that system.
+    """
+
+    type: Literal["person.registered"] = "person.registered"
+    child_ref: str = Field(min_length=1, description="case system's person reference")
+    date_of_birth: date | None = None
+    recorded_year_group: int | None = Field(
+        default=None, ge=-3, le=14, description="NCY recorded out of cohort, if any"
+    )
+    caseworker_id: str | None = None
+    team: str | None = None
+
+
+class AssessmentRequested(_Payload):
+    """An EHC needs assessment request received by the LA (SEN2 2.1): the 20 weeks start."""
+
+    type: Literal["assessment.requested"] = "assessment.requested"
+    request_id: str = Field(min_length=1)
+    received_on: date
+
+
+class RequestDecided(_Payload):
+    """The LA's decision whether to assess (SEN2 2.4/2.5)."""
+
+    type: Literal["request.decided"] = "request.decided"
+    request_id: str = Field(min_length=1)
+    outcome: RequestOutcome
+    decided_on: date | None = None
+
+
+class AssessmentCompleted(_Payload):
+    """The decision whether to issue a plan after assessment (SEN2 3.1/3.2/3.7)."""
+
+    type: Literal["assessment.completed"] = "assessment.completed"
+    request_id: str = Field(min_length=1)
+    outcome: RequestOutcome
+    outcome_on: date | None = None
+    exception: bool = Field(default=False, description="Reg 10(4) exception applies (Week20=1)")
+
+
+class PlanIssued(_Payload):
+    """A final EHC plan issued (SEN2 4.1 StartDate)."""
+
+    type: Literal["plan.issued"] = "plan.issued"
+    plan_id: str = Field(min_length=1)
+    request_id: str | None = None
+    issued_on: date
+
+
+class PlanCeased(_Payload):
+    """A plan that actually ended (SEN2 4.5/4.6), after any appeal period."""
+
+    type: Literal["plan.ceased"] = "plan.ceased"
+    plan_id: str = Field(min_length=1)
+    ceased_on: date
+    reason: int | None = Field(default=None, ge=1, le=9)
+
+
+class ReviewMeetingHeld(_Payload):
+    """An annual review meeting held (SEN2 ReviewMeeting)."""
+
+    type: Literal["review.meeting_held"] = "review.meeting_held"
+    plan_id: str = Field(min_length=1)
+    meeting_on: date
+
+
+class ReviewDecided(_Payload):
+    """The LA's decision after a review meeting (SEN2 5.4b LastReview, ReviewOutcome).
+
+    ``decided_on`` anchors the next annual review (R-AR-DUE), not the meeting date.
+    """
+
+    type: Literal["review.decided"] = "review.decided"
+    plan_id: str = Field(min_length=1)
+    decided_on: date
+    outcome: ReviewOutcome | None = None
+    meeting_on: date | None = None
+
+
+Payload = Annotated[
+    PersonRegistered
+    | AssessmentRequested
+    | RequestDecided
+    | AssessmentCompleted
+    | PlanIssued
+    | PlanCeased
+    | ReviewMeetingHeld
+    | ReviewDecided,
+    Field(discriminator="type"),
+]
+
+EVENT_TYPES: tuple[str, ...] = (
+    "person.registered",
+    "assessment.requested",
+    "request.decided",
+    "assessment.completed",
+    "plan.issued",
+    "plan.ceased",
+    "review.meeting_held",
+    "review.decided",
+)
+
+
+class Event(BaseModel):
+    """The envelope every message on ``casewatch.events`` carries."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    event_id: str = Field(min_length=16, max_length=64)
+    event_type: str
+    source_system: str = Field(min_length=1, description="e.g. liquidlogic, sen2, health")
+    source_record_key: str = Field(min_length=1, description="table and primary key upstream")
+    person_key: str = Field(min_length=16, description="keyed hash; never a raw identifier")
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+    payload: Payload
+
+    @model_validator(mode="after")
+    def _type_matches_payload(self) -> Event:
+        if self.event_type != self.payload.type:
+            raise ValueError(
+                f"event_type {self.event_type!r} does not match payload type {self.payload.type!r}"
+            )
+        return self
+
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def event_id_for(source_system: str, source_record_key: str, payload: _Payload) -> str:
+    """Deterministic id: a hash of source system, source record key and content.
+
+    Same fact published twice → same id; a changed fact → a new id.
+    """
+    content = json.dumps(payload.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(f"{source_system}\x1f{source_record_key}\x1f{content}".encode())
+    return digest.hexdigest()[:32]
+
+
+def make_event(
+    *,
+    source_system: str,
+    source_record_key: str,
+    person_key: str,
+    occurred_at: datetime,
+    recorded_at: datetime,
+    payload: Any,
+) -> Event:
+    """Build an envelope with its deterministic id."""
+    return Event(
+        event_id=event_id_for(source_system, source_record_key, payload),
+        event_type=payload.type,
+        source_system=source_system,
+        source_record_key=source_record_key,
+        person_key=person_key,
+        occurred_at=occurred_at,
+        recorded_at=recorded_at,
+        payload=payload,
+    )

@@ -1,0 +1,24 @@
+"""Date arithmetic of the rule book (rules.md, Notation and §1). Pure; no clock is read here."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+
+
+def add_months(d: date, months: int) -> date:
+    """Calendar-month arithmetic clamped to month end: 29 Feb 2024 + 12 months = 28 Feb 2025."""
+    index = d.year * 12 + (d.month - 1) + months
+    year, month0 = divmod(index, 12)
+    last_day = calendar.monthrange(year, month0 + 1)[1]
+    return date(year, month0 + 1, min(d.day, last_day))
+
+
+def academic_year(d: date) -> int:
+    """The academic year (1 Sept to 31 Aug) a date falls in, named by its starting year."""
+    return d.year - (1 if d.month < 9 else 0)
+
+
+def national_curriculum_year(on: date, date_of_birth: date) -> int:
+    """R-NCY: NCY(on, dob) = ay(on) - ay(dob) - 5. Reception is 0; nursery is negative."""
+    return academic_year(on) - academic_year(date_of_birth) - 5
