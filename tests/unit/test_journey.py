@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.events import AssessmentRequested, PersonRegistered, PlanIssued, ReviewDecided
-from services.journeys.domain.journey import fold, person, plans
+from services.journeys.domain.journey import fold, person, plans, requests
 from services.journeys.domain.pack import DEFAULT_PACK
 from services.journeys.domain.rules import review_due
 from services.journeys.domain.state import JourneyState, step
@@ -32,13 +32,22 @@ def test_later_version_of_a_fact_wins_whatever_the_order() -> None:
 
 day = st.dates(min_value=date(2018, 1, 1), max_value=date(2026, 12, 31))
 payloads = st.one_of(
-    st.builds(PlanIssued, plan_id=st.sampled_from(["P1", "P2"]), issued_on=day,
-              request_id=st.sampled_from([None, "R1"])),
-    st.builds(ReviewDecided, plan_id=st.sampled_from(["P1", "P2"]), decided_on=day,
-              outcome=st.sampled_from([None, "M", "A", "C"])),
+    st.builds(
+        PlanIssued,
+        plan_id=st.sampled_from(["P1", "P2"]),
+        issued_on=day,
+        request_id=st.sampled_from([None, "R1"]),
+    ),
+    st.builds(
+        ReviewDecided,
+        plan_id=st.sampled_from(["P1", "P2"]),
+        decided_on=day,
+        outcome=st.sampled_from([None, "M", "A", "C"]),
+    ),
     st.builds(AssessmentRequested, request_id=st.sampled_from(["R1", "R2"]), received_on=day),
-    st.builds(PersonRegistered, child_ref=st.just("C1"),
-              caseworker_id=st.sampled_from(["cw-a", "cw-b"])),
+    st.builds(
+        PersonRegistered, child_ref=st.just("C1"), caseworker_id=st.sampled_from(["cw-a", "cw-b"])
+    ),
 )
 
 
@@ -84,7 +93,32 @@ def test_step_raises_once_then_resolves_when_review_is_held() -> None:
 
 def test_state_round_trips_through_json() -> None:
     state = JourneyState.new(PERSON)
-    events = [ev(PlanIssued(plan_id="P1", issued_on=date(2024, 3, 1))),
-              ev(PersonRegistered(child_ref="C1", date_of_birth=date(2015, 2, 1)))]
+    events = [
+        ev(PlanIssued(plan_id="P1", issued_on=date(2024, 3, 1))),
+        ev(PersonRegistered(child_ref="C1", date_of_birth=date(2015, 2, 1))),
+    ]
     state, _ = step(state, events, date(2025, 4, 1), DEFAULT_PACK)
     assert JourneyState.model_validate_json(state.model_dump_json()) == state
+
+
+def test_a_correction_that_moves_a_date_earlier_replaces_the_old_fact() -> None:
+    # export of 1 May says received 10 March; the export of 1 June corrects it to 3 March
+    first = ev(
+        AssessmentRequested(request_id="R1", received_on=date(2025, 3, 10)), on=date(2025, 5, 1)
+    )
+    corrected = ev(
+        AssessmentRequested(request_id="R1", received_on=date(2025, 3, 3)), on=date(2025, 6, 1)
+    )
+    for order in ([first, corrected], [corrected, first]):
+        (request,) = requests(fold(PERSON, order))
+        assert request.received_on == date(2025, 3, 3)
+
+
+def test_restating_a_fact_later_bumps_its_version_not_its_value() -> None:
+    x1 = ev(PersonRegistered(child_ref="C1", caseworker_id="cw-a"), on=date(2025, 1, 1))
+    y = ev(PersonRegistered(child_ref="C1", caseworker_id="cw-b"), on=date(2025, 2, 1))
+    x3 = ev(PersonRegistered(child_ref="C1", caseworker_id="cw-a"), on=date(2025, 3, 1))
+    assert x1.event_id == x3.event_id  # same content, same id
+    for order in ([x1, y, x3], [x1, x3, y], [x3, y, x1], [y, x3, x1]):
+        p = person(fold(PERSON, order))
+        assert p is not None and p.caseworker_id == "cw-a", order

@@ -18,11 +18,14 @@ from tests.factories import PERSON, ev
 
 
 def open_rules(events, as_of):
-    return sorted((f.rule_id, f.subject, f.due_on) for f in
-                  evaluate(fold(PERSON, events), as_of, DEFAULT_PACK).values())
+    return sorted(
+        (f.rule_id, f.subject, f.due_on)
+        for f in evaluate(fold(PERSON, events), as_of, DEFAULT_PACK).values()
+    )
 
 
 # --- R-AR-DUE ---------------------------------------------------------------------------
+
 
 def test_plan_issued_29_feb_is_due_28_feb_next_year() -> None:
     events = [ev(PlanIssued(plan_id="P1", issued_on=date(2024, 2, 29)))]
@@ -35,8 +38,11 @@ def test_anchor_is_the_review_decision_not_the_meeting() -> None:
     events = [
         ev(PlanIssued(plan_id="P1", issued_on=date(2023, 11, 20))),
         ev(ReviewMeetingHeld(plan_id="P1", meeting_on=date(2025, 1, 10))),
-        ev(ReviewDecided(plan_id="P1", decided_on=date(2025, 2, 5), outcome="M",
-                         meeting_on=date(2025, 1, 10))),
+        ev(
+            ReviewDecided(
+                plan_id="P1", decided_on=date(2025, 2, 5), outcome="M", meeting_on=date(2025, 1, 10)
+            )
+        ),
     ]
     assert open_rules(events, date(2026, 1, 20)) == []  # the meeting anniversary has passed
     assert open_rules(events, date(2026, 2, 5)) == []

@@ -2,7 +2,9 @@
 
 The journey holds *facts*, each named by a fact key derived from the event (``plan:P1``,
 ``review-decision:P1:2025-02-05``).  For each key the fact with the greatest version
-``(occurred_at, event_id)`` wins.  That makes the fold
+``(recorded_at, event_id)`` wins: the latest statement by the source system, so a corrected
+export replaces what it corrects even when the correction moves a date earlier.  That makes
+the fold
 
 - idempotent: a duplicate event has the same version and changes nothing;
 - order independent: any delivery order of the same events gives the same journey, because a
@@ -37,13 +39,13 @@ from schemas.events import (
 class Fact(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    occurred_at: datetime
+    recorded_at: datetime
     event_id: str
     payload: Payload
 
     @property
     def version(self) -> tuple[datetime, str]:
-        return (self.occurred_at, self.event_id)
+        return (self.recorded_at, self.event_id)
 
 
 class Journey(BaseModel):
@@ -82,7 +84,7 @@ def apply(journey: Journey, event: Event) -> Journey:
     if event.person_key != journey.person_key:
         raise ValueError("event belongs to another journey")
     key = fact_key(event.payload)
-    candidate = Fact(occurred_at=event.occurred_at, event_id=event.event_id, payload=event.payload)
+    candidate = Fact(recorded_at=event.recorded_at, event_id=event.event_id, payload=event.payload)
     current = journey.facts.get(key)
     if current is not None and current.version >= candidate.version:
         return journey

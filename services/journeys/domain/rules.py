@@ -102,18 +102,25 @@ def issue_due(request: RequestView, pack: RulePack) -> date:
     return request.received_on + timedelta(days=pack.issue_days)
 
 
+def _known_by(outcome_on: date | None, as_of: date) -> bool:
+    """An outcome dated on or before ``as_of``; an undated outcome counts as known."""
+    return outcome_on is None or outcome_on <= as_of
+
+
 def _pathway_closed(request: RequestView, issued: Iterable[PlanView], as_of: date) -> bool:
     """The 20-week clock has stopped by ``as_of``: plan issued, or the pathway ended."""
     decision, assessment = request.decision, request.assessment
-    if decision is not None and decision.outcome in _ENDS_PATHWAY:
-        if decision.decided_on is None or decision.decided_on <= as_of:
-            return True
-    if assessment is not None and assessment.outcome != "A":
-        # Y: plan issued on outcome_on (SEN2 3.2); N/W: ended; H: decided earlier or transferred
-        if assessment.outcome == "H" or assessment.outcome_on is None:
-            return True
-        if assessment.outcome_on <= as_of:
-            return True
+    if decision and decision.outcome in _ENDS_PATHWAY and _known_by(decision.decided_on, as_of):
+        return True
+    if assessment and assessment.outcome == "H":  # decided before the period, or transferred in
+        return True
+    # Y: plan issued on outcome_on (SEN2 3.2); N: not issuing; W: withdrawn
+    if (
+        assessment is not None
+        and assessment.outcome in ("Y", "N", "W")
+        and _known_by(assessment.outcome_on, as_of)
+    ):
+        return True
     return any(p.request_id == request.request_id and p.issued_on <= as_of for p in issued)
 
 
@@ -132,9 +139,7 @@ def final_plan_overdue(journey: Journey, as_of: date, pack: RulePack) -> list[Fl
         if as_of > due and not _pathway_closed(request, issued, as_of):
             exception = request.assessment is not None and request.assessment.exception
             subject = f"request:{request.request_id}"
-            flags.append(
-                _flag(journey, "R-ISSUE-20W", "breach", subject, due, exception=exception)
-            )
+            flags.append(_flag(journey, "R-ISSUE-20W", "breach", subject, due, exception=exception))
     return flags
 
 

@@ -1,0 +1,12 @@
+# One image for every casewatch service: `casewatch worker`, `casewatch serve alerts`, `casewatch ingest …`.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 CASEWATCH_DATA_DIR=/data
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY schemas ./schemas
+COPY services ./services
+RUN pip install --no-cache-dir . && useradd --system --uid 10001 casewatch \
+    && mkdir -p /data && chown casewatch /data
+USER casewatch
+VOLUME ["/data"]
+ENTRYPOINT ["casewatch"]

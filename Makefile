@@ -1,0 +1,30 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both create the venv.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint typecheck schemas clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## run: start the embedded stack (broker, worker, alerts) with a synthetic authority
+run: $(STAMP)
+	$(BIN)/casewatch up
+
+## test: lint, type-check and run every test (integration tests start the real broker)
+test: $(STAMP)
+	$(BIN)/ruff check schemas services tests
+	$(BIN)/ruff format --check schemas services tests
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+schemas: $(STAMP)
+	$(BIN)/python -m schemas.generate
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,85 @@
+"""Prometheus metrics of the alerts service, built on a registry the caller hands in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from schemas.flags import FlagRecord
+from services.alerts.store import Transition
+
+OPEN_ALERTS = "casewatch_alerts_open"
+
+
+class AlertMetrics:
+    """The alerts service's metrics. Labels carry only bounded values: rule id, severity and
+    transition; never a person key, child reference or caseworker.
+
+    Usage::
+
+        registry = CollectorRegistry()
+        metrics = AlertMetrics(registry)
+        metrics.count_transitions(records, store.apply_many(records))
+        metrics.set_open(store.counts_by_rule_and_severity())
+        metrics.count_undecodable()
+
+    Exposes ``casewatch_alerts_transitions_total{rule, transition}`` (opened, reopened,
+    resolved), ``casewatch_alerts_open{rule, severity}`` (a rule/severity pair seen once stays
+    at 0 when nothing is open, rather than vanishing) and
+    ``casewatch_alert_flags_undecodable_total``.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.transitions = Counter(
+            "casewatch_alerts_transitions",
+            "Alert state changes applied from casewatch.flags",
+            ["rule", "transition"],
+            registry=registry,
+        )
+        self.undecodable = Counter(
+            "casewatch_alert_flags_undecodable",
+            "Records on casewatch.flags that were not valid flag records and were skipped",
+            registry=registry,
+        )
+        self._open = _OpenAlerts()
+        registry.register(self._open)
+
+    def count_transitions(
+        self, records: Sequence[FlagRecord], transitions: Sequence[Transition]
+    ) -> None:
+        for record, transition in zip(records, transitions, strict=True):
+            if transition != "unchanged":
+                self.transitions.labels(rule=record.rule_id, transition=transition).inc()
+
+    def count_undecodable(self) -> None:
+        self.undecodable.inc()
+
+    def set_open(self, counts: Mapping[tuple[str, str], int]) -> None:
+        """Replace the open-alert gauge with ``{(rule id, severity): open alerts}``."""
+        self._open.replace(counts)
+
+
+class _OpenAlerts(Collector):
+    """``casewatch_alerts_open``: a snapshot swapped whole, so a scrape never sees half."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str], int] = {}
+
+    def replace(self, counts: Mapping[tuple[str, str], int]) -> None:
+        self._counts = {**dict.fromkeys(self._counts, 0), **counts}
+
+    def describe(self) -> Iterable[Metric]:
+        return [self._family()]
+
+    def collect(self) -> Iterable[Metric]:
+        family = self._family()
+        for (rule, severity), n in sorted(self._counts.items()):
+            family.add_metric([rule, severity], n)
+        return [family]
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily(OPEN_ALERTS, "Open caseworker alerts", labels=["rule", "severity"])

@@ -1,0 +1,124 @@
+"""``casewatch``: one CLI for every service. Subcommands stay thin; services do the work."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from services.runtime import logs
+from services.runtime.settings import Settings
+
+log = logging.getLogger("casewatch")
+
+
+def all_topics(settings: Settings) -> tuple[list[str], list[str]]:
+    """(every topic, the compacted ones) the services expect."""
+    names = [settings.topic_events, settings.topic_flags, settings.topic_dlq, "casewatch.clock"]
+    return names, [settings.topic_flags]
+
+
+def cmd_topics(settings: Settings, _: argparse.Namespace) -> int:
+    from services.runtime.broker import ensure_topics
+
+    names, compacted = all_topics(settings)
+    ensure_topics(settings.kafka_bootstrap, settings.partitions, names, compacted)
+    print(f"topics ready on {settings.kafka_bootstrap}: {', '.join(names)}")
+    return 0
+
+
+def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
+    from services.journeys.worker import run_worker
+
+    cmd_topics(settings, _)
+    return run_worker(settings)
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from services.alerts.api import create_app
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.alerts_host,
+        port=settings.alerts_port,
+        log_level=settings.log_level.lower(),
+        access_log=False,  # access lines carry query strings (caseworker ids)
+    )
+    return 0
+
+
+def cmd_ingest_ssd(settings: Settings, args: argparse.Namespace) -> int:
+    from services.ingest.runner import ingest_ssd
+
+    return ingest_ssd(settings, Path(args.path), dry_run=args.dry_run, report=args.report)
+
+
+def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
+    from services.ingest.demo import write_demo_export
+
+    today = args.today or date.today()
+    summary = write_demo_export(Path(args.out), children=args.children, seed=args.seed, today=today)
+    print(f"wrote a synthetic authority of {summary.children} children to {args.out}")
+    print(
+        f"  plans: {summary.plans}, lapsed reviews: {summary.lapsed_reviews}, "
+        f"20-week breaches open: {summary.open_20w_breaches}"
+    )
+    return 0
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
+    from services.runtime.stack import run_stack
+
+    return run_stack(settings, children=args.children, seed=args.seed, port=args.port)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="casewatch", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start broker, worker and alerts with demo data")
+    up.add_argument("--children", type=int, default=300)
+    up.add_argument("--seed", type=int, default=7)
+    up.add_argument("--port", type=int, default=8080, help="alerts inbox port")
+    up.set_defaults(func=cmd_up)
+
+    sub.add_parser("worker", help="run the journeys worker (faust)").set_defaults(func=cmd_worker)
+    sub.add_parser("topics", help="create the casewatch topics").set_defaults(func=cmd_topics)
+
+    serve = sub.add_parser("serve", help="run an HTTP service")
+    serve.add_argument("service", choices=["alerts"])
+    serve.set_defaults(func=cmd_serve)
+
+    ingest = sub.add_parser("ingest", help="publish events from a case-system export")
+    isub = ingest.add_subparsers(dest="format", required=True)
+    ssd = isub.add_parser("ssd", help="Liquidlogic SSD-style CSV extract (a directory)")
+    ssd.add_argument("path")
+    ssd.add_argument("--dry-run", action="store_true", help="validate only; publish nothing")
+    ssd.add_argument("--report", choices=["text", "json"], default="text")
+    ssd.set_defaults(func=cmd_ingest_ssd)
+
+    demo = sub.add_parser("demo-data", help="write a synthetic authority's SSD export")
+    demo.add_argument("--children", type=int, default=300)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--out", required=True)
+    demo.add_argument("--today", type=date.fromisoformat, default=None)
+    demo.set_defaults(func=cmd_demo_data)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings()
+    logs.configure(settings.log_level)
+    result: int = args.func(settings, args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

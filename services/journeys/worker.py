@@ -1,0 +1,34 @@
+"""Wiring for ``casewatch worker``: the only place that knows faust, the clock and metrics."""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+from prometheus_client import CollectorRegistry, start_http_server
+
+from services.journeys.app import create_app
+from services.journeys.domain.pack import DEFAULT_PACK
+from services.runtime.clock import clock_for
+from services.runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(settings: Settings) -> int:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    registry = CollectorRegistry()
+    start_http_server(settings.worker_web_port, addr="127.0.0.1", registry=registry)
+    app = create_app(
+        settings, clock=clock_for(settings.clock_date), pack=DEFAULT_PACK, registry=registry
+    )
+    log.info(
+        "journeys worker: broker %s, %s partitions, metrics on :%s, rule pack %s",
+        settings.kafka_bootstrap,
+        settings.partitions,
+        settings.worker_web_port,
+        DEFAULT_PACK.version,
+    )
+    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
+    worker.execute_from_commandline()
+    return 0

@@ -1,0 +1,42 @@
+"""Typed configuration, read once at start from ``CASEWATCH_*`` variables and passed down."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_PERSON_KEY_SECRET = "casewatch-dev-secret-not-for-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CASEWATCH_", extra="ignore")
+
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="host:port[,host:port]")
+    partitions: int = Field(default=4, ge=1, description="partitions of every casewatch topic")
+    topic_events: str = "casewatch.events"
+    topic_flags: str = "casewatch.flags"
+    topic_dlq: str = "casewatch.events.dlq"
+
+    data_dir: Path = Field(default=Path("var"), description="worker state, SQLite, outbox")
+    worker_store: str = Field(default="rocksdb://", description="faust table store URL")
+    worker_timer_seconds: float = Field(default=60.0, gt=0, description="clock sweep interval")
+    worker_web_port: int = Field(default=6066, description="faust web / metrics port")
+    # Tansu and tests want short group timeouts; deployments keep Kafka-appropriate ones.
+    short_timeouts: bool = False
+
+    clock_date: date | None = Field(
+        default=None, description="fix the monitor's clock (tests, demos); default is today"
+    )
+
+    alerts_db_url: str = Field(default="", description="SQLAlchemy URL; default SQLite in data_dir")
+    alerts_host: str = "127.0.0.1"
+    alerts_port: int = 8080
+
+    person_key_secret: SecretStr = SecretStr(DEV_PERSON_KEY_SECRET)
+    log_level: str = "INFO"
+
+    def alerts_database_url(self) -> str:
+        return self.alerts_db_url or f"sqlite:///{(self.data_dir / 'alerts.db').resolve()}"

@@ -1,0 +1,72 @@
+"""Real parts for integration tests: the embedded Tansu broker and casewatch processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from services.runtime.broker import EmbeddedBroker, free_port
+
+T = TypeVar("T")
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
+    """A fresh in-memory broker per test (it starts in well under a second)."""
+    with EmbeddedBroker(log_path=tmp_path / "broker.log") as b:
+        yield b
+
+
+def poll_until(probe: Callable[[], T | None], *, timeout: float, what: str) -> T:
+    """Call ``probe`` until it returns something truthy, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+
+
+@contextmanager
+def casewatch_process(
+    args: list[str], env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``casewatch ARGS`` as a child process; stop it (SIGTERM, then SIGKILL) afterwards."""
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", *args],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def service_env(broker: EmbeddedBroker, data_dir: Path, **extra: str) -> dict[str, str]:
+    return {
+        "CASEWATCH_KAFKA_BOOTSTRAP": broker.bootstrap,
+        "CASEWATCH_SHORT_TIMEOUTS": "1",
+        "CASEWATCH_DATA_DIR": str(data_dir),
+        "CASEWATCH_ALERTS_PORT": str(free_port()),
+        "CASEWATCH_WORKER_WEB_PORT": str(free_port()),
+        **extra,
+    }
