@@ -17,7 +17,7 @@ log = logging.getLogger("casewatch")
 
 def all_topics(settings: Settings) -> tuple[list[str], list[str]]:
     """(every topic, the compacted ones) the services expect."""
-    names = [settings.topic_events, settings.topic_flags, settings.topic_dlq, "casewatch.clock"]
+    names = [settings.topic_events, settings.topic_flags, settings.topic_dlq, settings.topic_clock]
     return names, [settings.topic_flags]
 
 

@@ -4,16 +4,18 @@ Topics: consumes ``casewatch.events`` (key = person key) and ``casewatch.clock``
 ``casewatch.flags`` (key = flag id) and ``casewatch.events.dlq``.  State: table ``journeys``
 (person key -> JourneyState JSON), changelogged by faust, co-partitioned with the events.
 
-The clock: the leader's timer sends one tick per partition to ``casewatch.clock``.  Each tick
-is consumed by whichever worker owns that partition, after its table recovery, and sweeps
-only that partition's journeys — so a sweep never runs on a partition this worker does not
-own, never runs before recovery, and writes its changes inside a stream event as faust's
-RocksDB store requires.
+The clock: the leader's timer sends one tick per partition to ``casewatch.clock`` every
+``worker_tick_seconds``.  Each tick is consumed by whichever worker owns that partition, after
+its table recovery, and evaluates that partition's settled changed journeys, or all of them
+(see ``scheduling``) — so evaluation never runs on a partition this worker does not own,
+never before recovery, and writes inside a stream event as faust's RocksDB store requires.
+Events are folded as they arrive; rules are evaluated once a child's journey has settled.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +23,8 @@ import faust
 from kafka.partitioner.default import murmur2
 from prometheus_client import CollectorRegistry
 
+from schemas.events import Event
+from schemas.flags import FlagRecord
 from services.journeys.codec import (
     DeadLetter,
     decode_event,
@@ -28,9 +32,11 @@ from services.journeys.codec import (
     encode_flag_records,
     encode_state,
 )
+from services.journeys.domain.journey import apply
 from services.journeys.domain.pack import RulePack
 from services.journeys.domain.state import JourneyState, step
 from services.journeys.metrics import WorkerMetrics
+from services.journeys.scheduling import EvaluationSchedule
 from services.runtime.clock import Clock
 from services.runtime.settings import Settings
 
@@ -69,22 +75,19 @@ def create_app(
         **timeouts,
     )
     metrics = WorkerMetrics(registry)
+    schedule = EvaluationSchedule(
+        settle=settings.worker_settle_seconds, full_every=settings.worker_timer_seconds
+    )
     raw: dict[str, Any] = dict(key_type=bytes, value_type=bytes, partitions=settings.partitions)
     events_topic = app.topic(settings.topic_events, **raw)
-    clock_topic = app.topic("casewatch.clock", **raw)
+    clock_topic = app.topic(settings.topic_clock, **raw)
     flags_topic = app.topic(settings.topic_flags, **raw)
     dlq_topic = app.topic(settings.topic_dlq, **raw)
     journeys = app.Table("journeys", **raw)
 
-    async def publish_changes(state: JourneyState, changes: Any) -> None:
-        for key, value, record in encode_flag_records(
-            state, changes, as_of=clock(), pack=pack, now=datetime.now(UTC)
-        ):
-            await flags_topic.send(key=key, value=value)
-            metrics.flag_changed(record.rule_id, record.status)
-
     @app.agent(events_topic)
     async def fold_events(stream: Any) -> None:
+        """Decode, fold into the child's journey, mark it for evaluation. Poison → DLQ."""
         async for event in stream.events():
             message = event.message
             decoded = decode_event(message.key, event.value)
@@ -98,41 +101,68 @@ def create_app(
             metrics.event_in(decoded.source_system, decoded.event_type)
             previous = journeys.get(message.key)
             state = decode_state(previous) if previous else JourneyState.new(decoded.person_key)
-            new_state, changes = step(state, [decoded], clock(), pack)
-            if new_state is not state:
-                journeys[message.key] = encode_state(new_state)
-            if changes:
-                await publish_changes(new_state, changes)
+            folded = fold_only(state, decoded)
+            if folded is not state:
+                journeys[message.key] = encode_state(folded)
+                schedule.changed(message.partition, message.key, time.monotonic())
 
     @app.agent(clock_topic)
     async def sweep(stream: Any) -> None:
+        """Evaluate the rules for this tick's partition: its changed journeys, or all of them."""
         async for event in stream.events():
             partition = event.message.partition
             as_of = clock()
-            swept = changed = 0
-            for key, value in list(journeys.items()):
-                if partition_of(key, settings.partitions) != partition:
+            plan = schedule.plan(partition, time.monotonic(), as_of)
+            if plan.full:
+                keys = [k for k in journeys if partition_of(k, settings.partitions) == partition]
+            else:
+                keys = list(plan.keys)
+            # No await between reading a journey and writing it back: fold_events cannot
+            # interleave, so no event is lost. Flags are sent after the loop.
+            now = datetime.now(UTC)
+            outgoing: list[tuple[bytes, bytes, FlagRecord]] = []
+            for key in keys:
+                value = journeys.get(key)
+                if value is None or key in plan.settling:
                     continue
-                swept += 1
                 state = decode_state(value)
                 new_state, changes = step(state, [], as_of, pack)
                 if changes:
-                    changed += 1
                     journeys[key] = encode_state(new_state)
-                    await publish_changes(new_state, changes)
-            metrics.swept(swept)
-            log.info(
-                "clock sweep partition %s as of %s: %s journeys, %s changed",
-                partition,
-                as_of,
-                swept,
-                changed,
-            )
+                    outgoing.extend(
+                        encode_flag_records(new_state, changes, as_of=as_of, pack=pack, now=now)
+                    )
+            metrics.swept(len(keys))
+            for key, value, record in outgoing:
+                await flags_topic.send(key=key, value=value)
+                metrics.flag_changed(record.rule_id, record.status)
+            if plan.full or outgoing:
+                log.info(
+                    "evaluated partition %s as of %s (%s): %s journeys, %s flag changes",
+                    partition,
+                    as_of,
+                    "full" if plan.full else "changed",
+                    len(keys),
+                    len(outgoing),
+                )
 
-    @app.timer(settings.worker_timer_seconds, on_leader=True)  # type: ignore[untyped-decorator]
+    @app.on_partitions_revoked.connect
+    async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        revoked: set[Any] = args[0] if args else kwargs.get("revoked", set())
+        for tp in revoked:
+            if tp.topic == settings.topic_clock:
+                schedule.forget(tp.partition)
+
+    @app.timer(settings.worker_tick_seconds, on_leader=True)  # type: ignore[untyped-decorator]
     async def tick() -> None:
         value = clock().isoformat().encode()
         for partition in range(settings.partitions):
             await clock_topic.send(key=b"tick", value=value, partition=partition)
 
     return app
+
+
+def fold_only(state: JourneyState, event: Event) -> JourneyState:
+    """Fold without evaluating: flags wait until the journey has settled (see scheduling)."""
+    journey = apply(state.journey, event)
+    return state if journey is state.journey else state.model_copy(update={"journey": journey})

@@ -19,10 +19,19 @@ class Settings(BaseSettings):
     topic_events: str = "casewatch.events"
     topic_flags: str = "casewatch.flags"
     topic_dlq: str = "casewatch.events.dlq"
+    topic_clock: str = "casewatch.clock"
 
     data_dir: Path = Field(default=Path("var"), description="worker state, SQLite, outbox")
     worker_store: str = Field(default="rocksdb://", description="faust table store URL")
-    worker_timer_seconds: float = Field(default=60.0, gt=0, description="clock sweep interval")
+    worker_timer_seconds: float = Field(
+        default=60.0, gt=0, description="full clock sweep of every journey, at most this apart"
+    )
+    worker_tick_seconds: float = Field(
+        default=1.0, gt=0, description="how often changed journeys are evaluated"
+    )
+    worker_settle_seconds: float = Field(
+        default=1.0, ge=0, description="quiet time after a child's last event before evaluating"
+    )
     worker_web_port: int = Field(default=6066, description="faust web / metrics port")
     # Tansu and tests want short group timeouts; deployments keep Kafka-appropriate ones.
     short_timeouts: bool = False

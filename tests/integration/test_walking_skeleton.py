@@ -119,10 +119,13 @@ def get_text(url: str) -> str:
         return str(response.read().decode())
 
 
-def metric(metrics_url: str, name: str) -> float:
-    """The sum over all label sets of one metric, as Prometheus would scrape it."""
-    pattern = rf"^{name}(?:\{{[^}}]*\}})? (\S+)$"
-    return sum(float(v) for v in re.findall(pattern, get_text(metrics_url), re.M))
+def metric(metrics_url: str, name: str, **labels: str) -> float:
+    """Sum of one metric over the label sets that carry ``labels``, as Prometheus scrapes it."""
+    total = 0.0
+    for found, value in re.findall(rf"^{name}(\{{[^}}]*\}})? (\S+)$", get_text(metrics_url), re.M):
+        if all(f'{k}="{v}"' in found for k, v in labels.items()):
+            total += float(value)
+    return total
 
 
 def ingest(export: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -193,6 +196,9 @@ def test_lapsed_review_reaches_the_caseworker_inbox_once(
         again = open_alerts()
         assert [a["flag_id"] for a in again] == [alert["flag_id"]]
         assert again[0]["first_raised_at"] == alert["first_raised_at"]
+        # Never a transient flag for Ben while his facts were arriving: one raise in all.
+        assert metric(metrics_url, "casewatch_flags_total", status="raised") == 1
+        assert metric(metrics_url, "casewatch_flags_total", status="resolved") == 0
 
     # Personal data: no name, date of birth or person key in any log or the ingest output.
     secret = DEV_PERSON_KEY_SECRET
