@@ -45,6 +45,12 @@ class PersonRegistered(_Payload):
     team: str | None = None
 
 
+class PersonUpdated(PersonRegistered):
+    """A change to a person already registered (same fields; the latest statement wins)."""
+
+    type: Literal["person.updated"] = "person.updated"  # type: ignore[assignment]
+
+
 class AssessmentRequested(_Payload):
     """An EHC needs assessment request received by the LA (SEN2 2.1): the 20 weeks start."""
 
@@ -113,6 +119,7 @@ class ReviewDecided(_Payload):
 
 Payload = Annotated[
     PersonRegistered
+    | PersonUpdated
     | AssessmentRequested
     | RequestDecided
     | AssessmentCompleted
@@ -125,6 +132,7 @@ Payload = Annotated[
 
 EVENT_TYPES: tuple[str, ...] = (
     "person.registered",
+    "person.updated",
     "assessment.requested",
     "request.decided",
     "assessment.completed",

@@ -71,6 +71,7 @@ class EmbeddedBroker:
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # stopped by its owner, after the services that use it
         )
         try:
             wait_for_port(self.host, self.port, timeout)

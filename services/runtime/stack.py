@@ -34,7 +34,11 @@ def _port_free(port: int) -> bool:
 def _spawn(args: list[str], env: dict[str, str], log_file: Path) -> subprocess.Popen[bytes]:
     out = open(log_file, "ab")  # noqa: SIM115 - handed to the child, closed when it exits
     return subprocess.Popen(
-        [sys.executable, "-m", "services.cli", *args], env=env, stdout=out, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "services.cli", *args],
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # Ctrl-C reaches `up` only, which stops children in order
     )
 
 
@@ -94,25 +98,36 @@ def run_stack(settings: Settings, *, children: int, seed: int, port: int) -> int
             f"{ingest.returncode})"
         )
         print(f"inbox: {url}/   (Ctrl-C stops everything)\n")
-        announced = False
+        counts: list[int | None] | None = []
         while not stopping:
             if any(p.poll() is not None for p in procs):
                 print(f"a service stopped unexpectedly; see {home}/*.log", file=sys.stderr)
                 return 1
-            if not announced and (count := _open_alerts(url)):
-                print(f"{count} open alerts in the inbox")
-                announced = True
+            if counts is not None:  # announce once the count has been steady for 3 s
+                counts = [*counts[-2:], _open_alerts(url)]
+                if len(counts) == 3 and counts[0] and len(set(counts)) == 1:
+                    print(f"{counts[0]} open alerts in the inbox")
+                    counts = None
             time.sleep(1)
         return 0
     except KeyboardInterrupt:
         return 0
     finally:
+        # A second Ctrl-C must not abandon the children: shutdown is bounded by the timeouts.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("stopping casewatch …")
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        _stop_all(procs)
         broker.stop()
+
+
+def _stop_all(procs: list[subprocess.Popen[bytes]], grace: float = 15.0) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()

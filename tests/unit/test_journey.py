@@ -122,3 +122,14 @@ def test_restating_a_fact_later_bumps_its_version_not_its_value() -> None:
     for order in ([x1, y, x3], [x1, x3, y], [x3, y, x1], [y, x3, x1]):
         p = person(fold(PERSON, order))
         assert p is not None and p.caseworker_id == "cw-a", order
+
+
+def test_person_updated_replaces_the_registration() -> None:
+    from schemas.events import PersonUpdated
+
+    registered = ev(PersonRegistered(child_ref="C1", caseworker_id="cw-a"), on=date(2025, 1, 1))
+    updated = ev(
+        PersonUpdated(child_ref="C1", caseworker_id="cw-b", team="south"), on=date(2025, 2, 1)
+    )
+    p = person(fold(PERSON, [updated, registered]))
+    assert p is not None and (p.caseworker_id, p.team) == ("cw-b", "south")

@@ -60,7 +60,7 @@ class Journey(BaseModel):
 def fact_key(payload: Payload) -> str:
     """The name of the fact an event states; later versions of the same fact replace it."""
     match payload:
-        case PersonRegistered():
+        case PersonRegistered():  # and PersonUpdated, its subclass
             return "person"
         case AssessmentRequested(request_id=r):
             return f"request:{r}"
