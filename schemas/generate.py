@@ -15,12 +15,14 @@ from pydantic import TypeAdapter
 
 from schemas.events import Event
 from schemas.flags import FlagRecord
+from schemas.journeys import JourneySnapshot
 
 SCHEMA_DIR = Path(__file__).parent / "jsonschema"
 
 CONTRACTS: dict[str, TypeAdapter[Any]] = {
     "event.v1.json": TypeAdapter(Event),
     "flag.v1.json": TypeAdapter(FlagRecord),
+    "journey.v1.json": TypeAdapter(JourneySnapshot),
 }
 
 

@@ -17,8 +17,14 @@ log = logging.getLogger("casewatch")
 
 def all_topics(settings: Settings) -> tuple[list[str], list[str]]:
     """(every topic, the compacted ones) the services expect."""
-    names = [settings.topic_events, settings.topic_flags, settings.topic_dlq, settings.topic_clock]
-    return names, [settings.topic_flags]
+    names = [
+        settings.topic_events,
+        settings.topic_flags,
+        settings.topic_dlq,
+        settings.topic_clock,
+        settings.topic_journeys,
+    ]
+    return names, [settings.topic_flags, settings.topic_journeys]
 
 
 def cmd_topics(settings: Settings, _: argparse.Namespace) -> int:

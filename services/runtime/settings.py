@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     topic_flags: str = "casewatch.flags"
     topic_dlq: str = "casewatch.events.dlq"
     topic_clock: str = "casewatch.clock"
+    topic_journeys: str = "casewatch.journeys"
 
     data_dir: Path = Field(default=Path("var"), description="worker state, SQLite, outbox")
     worker_store: str = Field(default="rocksdb://", description="faust table store URL")

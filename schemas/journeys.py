@@ -1,0 +1,54 @@
+"""The contract on ``casewatch.journeys`` (compacted, key = person key): the latest view of
+one child's journey, for readers such as the alerts service's timeline and routing.
+
+It names the child only by the case system's reference; it carries no name, date of birth or
+UPN.  Readers must treat the person key as personal data (never log it).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class TimelineEntry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    on: date
+    kind: str = Field(description="event type, e.g. review.decided")
+    summary: str = Field(description="one line in plain English, no personal data")
+    source_record_key: str | None = None
+
+
+class ClockView(BaseModel):
+    """A statutory clock of the journey: open flag or upcoming deadline."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule_id: str
+    subject: str
+    due_on: date
+    state: Literal["open", "upcoming"]
+    flag_id: str | None = None
+
+
+class JourneySnapshot(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = 1
+    person_key: str
+    child_ref: str | None = None
+    caseworker_id: str | None = None
+    team: str | None = None
+    as_of: date
+    next_deadline: date | None = Field(
+        default=None, description="earliest date a flag could change without a new event"
+    )
+    timeline: list[TimelineEntry] = []
+    clocks: list[ClockView] = []
+    updated_at: AwareDatetime
+
+
+SNAPSHOT_ADAPTER: TypeAdapter[JourneySnapshot] = TypeAdapter(JourneySnapshot)
