@@ -40,6 +40,9 @@ def journeys(events: list[Event]) -> list[Journey]:
     return [fold(key, evs) for key, evs in by_person.items()]
 
 
+SUMMARISED_RULES = ("R-AR-DUE", "R-ISSUE-20W")  # what DemoSummary counts
+
+
 @dataclass
 class Found:
     """What the domain rules and views find in the ingested export on one day."""
@@ -60,6 +63,8 @@ def find(reading: ExportReading, as_of: date) -> Found:
         assert registered is not None and registered.caseworker_id is not None
         found.caseload[registered.caseworker_id] += 1
         for flag in evaluate(journey, as_of, DEFAULT_PACK).values():
+            if flag.rule_id not in SUMMARISED_RULES:
+                continue
             found.flags[flag.rule_id] += 1
             found.flags_by_caseworker[registered.caseworker_id][flag.rule_id] += 1
             found.exception_breaches += flag.rule_id == "R-ISSUE-20W" and flag.exception

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from schemas.events import AssessmentRequested, PersonRegistered, PlanIssued, ReviewDecided
 from services.journeys.domain.journey import fold, person, plans, requests
 from services.journeys.domain.pack import DEFAULT_PACK
-from services.journeys.domain.rules import review_due
+from services.journeys.domain.rules.review import review_due
 from services.journeys.domain.state import JourneyState, step
 from tests.factories import PERSON, ev
 
