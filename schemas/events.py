@@ -41,6 +41,9 @@ class PersonRegistered(_Payload):
     recorded_year_group: int | None = Field(
         default=None, ge=-3, le=14, description="NCY recorded out of cohort, if any"
     )
+    year_group_recorded_on: date | None = Field(
+        default=None, description="when recorded_year_group applied (R-NCY override)"
+    )
     caseworker_id: str | None = None
     team: str | None = None
 
@@ -102,6 +105,14 @@ class ReviewMeetingHeld(_Payload):
     type: Literal["review.meeting_held"] = "review.meeting_held"
     plan_id: str = Field(min_length=1)
     meeting_on: date
+    pfa_focus: bool | None = Field(
+        default=None, description="preparing for adulthood focus (from Year 9, R-PFA-Y9)"
+    )
+    notice_sent_on: date | None = Field(default=None, description="R-AR-STEPS: 14 days before")
+    advice_circulated_on: date | None = Field(
+        default=None, description="R-AR-STEPS: 14 days before"
+    )
+    report_sent_on: date | None = Field(default=None, description="R-AR-STEPS: 14 days after")
 
 
 class ReviewDecided(_Payload):
@@ -117,6 +128,112 @@ class ReviewDecided(_Payload):
     meeting_on: date | None = None
 
 
+class PersonLeft(_Payload):
+    """The child moved away from the LA or otherwise left its responsibility: clocks stop."""
+
+    type: Literal["person.left"] = "person.left"
+    left_on: date
+    reason: str | None = Field(default=None, description="e.g. moved LA, died, not known")
+
+
+class DraftPlanIssued(_Payload):
+    """A draft EHC plan served on the family (Reg 13(1)); at least 15 days before the final."""
+
+    type: Literal["plan.draft_issued"] = "plan.draft_issued"
+    request_id: str = Field(min_length=1)
+    drafted_on: date
+
+
+class PlanTransferredIn(_Payload):
+    """A plan transferred in from another LA (Reg 15, SEN2 TransferLA)."""
+
+    type: Literal["plan.transferred_in"] = "plan.transferred_in"
+    plan_id: str = Field(min_length=1)
+    transferred_on: date
+    from_la: str | None = Field(default=None, pattern=r"^\d{3}$", description="3-digit LA code")
+    anchor_on: date = Field(description="last review decision, else issue date, at the old LA")
+
+
+class PlanAmended(_Payload):
+    """A final amended plan issued (after a review or a Tribunal order)."""
+
+    type: Literal["plan.amended"] = "plan.amended"
+    plan_id: str = Field(min_length=1)
+    amended_on: date
+    tribunal_ordered: bool = Field(default=False, description="does not move the review anchor")
+    names_next_setting: bool = Field(
+        default=False, description="amends the plan to name the setting after a phase transfer"
+    )
+
+
+class ReviewMeetingScheduled(_Payload):
+    """An annual review meeting booked for a future date."""
+
+    type: Literal["review.meeting_scheduled"] = "review.meeting_scheduled"
+    plan_id: str = Field(min_length=1)
+    meeting_on: date
+
+
+class ReviewDraftIssued(_Payload):
+    """Proposed amendments sent after a review (SEN2 ReviewDraft): final due in 8 weeks."""
+
+    type: Literal["review.draft_issued"] = "review.draft_issued"
+    plan_id: str = Field(min_length=1)
+    drafted_on: date
+
+
+class PhaseTransfer(_Payload):
+    """A phase transfer for a child with a plan (SEN2 PhaseTransferDueDate/FinalDate)."""
+
+    type: Literal["phase.transfer"] = "phase.transfer"
+    plan_id: str | None = None
+    transfer_due_on: date | None = Field(default=None, description="PhaseTransferDueDate")
+    final_on: date | None = Field(
+        default=None, description="PhaseTransferFinalDate: final amended plan naming the setting"
+    )
+    next_setting: str | None = Field(default=None, description="URN, UKPRN or SENsetting code")
+
+
+class PlacementRecorded(_Payload):
+    """A placement in a setting (SEN2 PlacementDetail)."""
+
+    type: Literal["placement.recorded"] = "placement.recorded"
+    placement_id: str = Field(min_length=1)
+    setting: str = Field(min_length=1, description="URN, UKPRN or SENsetting code")
+    phase: str | None = Field(default=None, description="early years, primary, secondary, post-16")
+    rank: int = Field(default=1, ge=1, le=2)
+    entry_on: date | None = None
+    leaving_on: date | None = None
+
+
+ServiceCode = str  # a service in the rule pack's waits, e.g. autism, camhs, salt
+
+
+class ReferralReceived(_Payload):
+    """A referral received by a health or therapy service: the wait starts (R-WAIT)."""
+
+    type: Literal["referral.received"] = "referral.received"
+    referral_id: str = Field(min_length=1)
+    service: ServiceCode = Field(min_length=1)
+    received_on: date
+
+
+class ReferralFirstContact(_Payload):
+    """The first substantive contact the service's standard names: the wait stops."""
+
+    type: Literal["referral.first_contact"] = "referral.first_contact"
+    referral_id: str = Field(min_length=1)
+    contact_on: date
+
+
+class ReferralClosed(_Payload):
+    """A referral closed without (or after) the first contact."""
+
+    type: Literal["referral.closed"] = "referral.closed"
+    referral_id: str = Field(min_length=1)
+    closed_on: date
+
+
 Payload = Annotated[
     PersonRegistered
     | PersonUpdated
@@ -126,7 +243,18 @@ Payload = Annotated[
     | PlanIssued
     | PlanCeased
     | ReviewMeetingHeld
-    | ReviewDecided,
+    | ReviewDecided
+    | PersonLeft
+    | DraftPlanIssued
+    | PlanTransferredIn
+    | PlanAmended
+    | ReviewMeetingScheduled
+    | ReviewDraftIssued
+    | PhaseTransfer
+    | PlacementRecorded
+    | ReferralReceived
+    | ReferralFirstContact
+    | ReferralClosed,
     Field(discriminator="type"),
 ]
 
@@ -140,6 +268,17 @@ EVENT_TYPES: tuple[str, ...] = (
     "plan.ceased",
     "review.meeting_held",
     "review.decided",
+    "person.left",
+    "plan.draft_issued",
+    "plan.transferred_in",
+    "plan.amended",
+    "review.meeting_scheduled",
+    "review.draft_issued",
+    "phase.transfer",
+    "placement.recorded",
+    "referral.received",
+    "referral.first_contact",
+    "referral.closed",
 )
 
 

@@ -13,9 +13,9 @@ from pydantic import ValidationError
 
 from schemas.events import EVENT_ADAPTER, EVENT_TYPES, Event
 from schemas.flags import FlagRecord
+from services.journeys.domain.clocks import Flag
 from services.journeys.domain.journey import person
 from services.journeys.domain.pack import RulePack
-from services.journeys.domain.rules import Flag
 from services.journeys.domain.state import FlagChanges, JourneyState
 
 

@@ -22,3 +22,16 @@ def academic_year(d: date) -> int:
 def national_curriculum_year(on: date, date_of_birth: date) -> int:
     """R-NCY: NCY(on, dob) = ay(on) - ay(dob) - 5. Reception is 0; nursery is negative."""
     return academic_year(on) - academic_year(date_of_birth) - 5
+
+
+def birthday_in(year: int, date_of_birth: date) -> date:
+    """The birthday in ``year``; 29 Feb birthdays fall on 28 Feb in common years."""
+    if date_of_birth.month == 2 and date_of_birth.day == 29 and not calendar.isleap(year):
+        return date(year, 2, 28)
+    return date_of_birth.replace(year=year)
+
+
+def age_on(on: date, date_of_birth: date) -> int:
+    """Age in whole years on ``on`` (rules.md §1)."""
+    years = on.year - date_of_birth.year
+    return years if on >= birthday_in(on.year, date_of_birth) else years - 1

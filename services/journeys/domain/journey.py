@@ -16,7 +16,7 @@ Views (requests, plans, reviews) are derived from the facts when a rule asks for
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypeVar
 
@@ -25,14 +25,25 @@ from pydantic import BaseModel, ConfigDict
 from schemas.events import (
     AssessmentCompleted,
     AssessmentRequested,
+    DraftPlanIssued,
     Event,
     Payload,
+    PersonLeft,
     PersonRegistered,
+    PhaseTransfer,
+    PlacementRecorded,
+    PlanAmended,
     PlanCeased,
     PlanIssued,
+    PlanTransferredIn,
+    ReferralClosed,
+    ReferralFirstContact,
+    ReferralReceived,
     RequestDecided,
     ReviewDecided,
+    ReviewDraftIssued,
     ReviewMeetingHeld,
+    ReviewMeetingScheduled,
 )
 
 
@@ -62,20 +73,42 @@ def fact_key(payload: Payload) -> str:
     match payload:
         case PersonRegistered():  # and PersonUpdated, its subclass
             return "person"
+        case PersonLeft():
+            return "person-left"
         case AssessmentRequested(request_id=r):
             return f"request:{r}"
         case RequestDecided(request_id=r):
             return f"request-decision:{r}"
         case AssessmentCompleted(request_id=r):
             return f"assessment:{r}"
+        case DraftPlanIssued(request_id=r):
+            return f"draft:{r}"
         case PlanIssued(plan_id=p):
             return f"plan:{p}"
+        case PlanTransferredIn(plan_id=p):
+            return f"transfer-in:{p}"
         case PlanCeased(plan_id=p):
             return f"plan-cease:{p}"
+        case PlanAmended(plan_id=p, amended_on=d):
+            return f"amended:{p}:{d.isoformat()}"
+        case ReviewMeetingScheduled(plan_id=p):
+            return f"review-scheduled:{p}"  # a re-booking replaces the booking
         case ReviewMeetingHeld(plan_id=p, meeting_on=d):
             return f"review-meeting:{p}:{d.isoformat()}"
         case ReviewDecided(plan_id=p, decided_on=d):
             return f"review-decision:{p}:{d.isoformat()}"
+        case ReviewDraftIssued(plan_id=p, drafted_on=d):
+            return f"review-draft:{p}:{d.isoformat()}"
+        case PhaseTransfer(plan_id=p, transfer_due_on=d):
+            return f"phase-transfer:{p or '-'}:{d.isoformat() if d else '-'}"
+        case PlacementRecorded(placement_id=i):
+            return f"placement:{i}"
+        case ReferralReceived(referral_id=i):
+            return f"referral:{i}"
+        case ReferralFirstContact(referral_id=i):
+            return f"referral-contact:{i}"
+        case ReferralClosed(referral_id=i):
+            return f"referral-closed:{i}"
     raise TypeError(f"no fact key for payload type {type(payload).__name__}")  # pragma: no cover
 
 
@@ -84,11 +117,49 @@ def apply(journey: Journey, event: Event) -> Journey:
     if event.person_key != journey.person_key:
         raise ValueError("event belongs to another journey")
     key = fact_key(event.payload)
-    candidate = Fact(recorded_at=event.recorded_at, event_id=event.event_id, payload=event.payload)
     current = journey.facts.get(key)
+    # model_construct: the event was validated when decoded; the fold is the hot path
+    candidate = Fact.model_construct(
+        recorded_at=event.recorded_at, event_id=event.event_id, payload=event.payload
+    )
     if current is not None and current.version >= candidate.version:
         return journey
     return journey.model_copy(update={"facts": {**journey.facts, key: candidate}})
+
+
+def fact_dates_after(journey: Journey, as_of: date) -> list[date]:
+    """Dates of facts not yet in force on ``as_of`` (rules read facts dated on or before it)."""
+    return [d for f in journey.facts.values() if (d := fact_date(f.payload)) and d > as_of]
+
+
+def fact_date(payload: Payload) -> date | None:
+    """The date from which a fact is known to the rules: the first date field it carries."""
+    for name in _DATE_FIELD.get(payload.type, ()):
+        value = getattr(payload, name)
+        if value is not None:
+            return value  # type: ignore[no-any-return]
+    return None
+
+
+_DATE_FIELD: dict[str, tuple[str, ...]] = {
+    "person.left": ("left_on",),
+    "assessment.requested": ("received_on",),
+    "request.decided": ("decided_on",),
+    "assessment.completed": ("outcome_on",),
+    "plan.draft_issued": ("drafted_on",),
+    "plan.issued": ("issued_on",),
+    "plan.transferred_in": ("transferred_on",),
+    "plan.ceased": ("ceased_on",),
+    "plan.amended": ("amended_on",),
+    "review.meeting_held": ("meeting_on",),
+    "review.decided": ("decided_on",),
+    "review.draft_issued": ("drafted_on",),
+    "phase.transfer": ("final_on",),
+    "placement.recorded": ("entry_on",),
+    "referral.received": ("received_on",),
+    "referral.first_contact": ("contact_on",),
+    "referral.closed": ("closed_on",),
+}
 
 
 def fold(person_key: str, events: Iterable[Event], journey: Journey | None = None) -> Journey:
@@ -97,8 +168,6 @@ def fold(person_key: str, events: Iterable[Event], journey: Journey | None = Non
         state = apply(state, event)
     return state
 
-
-_P = TypeVar("_P")
 
 # --- views -------------------------------------------------------------------------------
 
@@ -109,19 +178,47 @@ class RequestView:
     received_on: date
     decision: RequestDecided | None
     assessment: AssessmentCompleted | None
+    draft: DraftPlanIssued | None = None
 
 
 @dataclass(frozen=True)
 class PlanView:
+    """A plan maintained by this LA: issued here, or transferred in (Reg 15)."""
+
     plan_id: str
     request_id: str | None
-    issued_on: date
+    issued_on: date | None
     ceased: PlanCeased | None
-    review_decisions: tuple[ReviewDecided, ...] = field(default=())
-    review_meetings: tuple[date, ...] = field(default=())
+    transferred_in: PlanTransferredIn | None = None
+    review_decisions: tuple[ReviewDecided, ...] = ()
+    review_meetings: tuple[ReviewMeetingHeld, ...] = ()
+    scheduled_meeting: date | None = None
+    review_drafts: tuple[date, ...] = ()
+    amendments: tuple[PlanAmended, ...] = ()
+
+    @property
+    def start_on(self) -> date:
+        """Issued here, or taken on by transfer."""
+        if self.issued_on is not None:
+            return self.issued_on
+        assert self.transferred_in is not None
+        return self.transferred_in.transferred_on
 
     def in_force_on(self, on: date) -> bool:
-        return self.issued_on <= on and (self.ceased is None or self.ceased.ceased_on > on)
+        """R-CEASE: a ceased plan (CeaseDate on or before ``on``) stops every plan clock."""
+        return self.start_on <= on and (self.ceased is None or self.ceased.ceased_on > on)
+
+
+@dataclass(frozen=True)
+class ReferralView:
+    referral_id: str
+    service: str
+    received_on: date
+    first_contact_on: date | None
+    closed_on: date | None
+
+
+_P = TypeVar("_P")
 
 
 def _payloads(journey: Journey, prefix: str, kind: type[_P]) -> list[_P]:
@@ -141,6 +238,16 @@ def person(journey: Journey) -> PersonRegistered | None:
     return _fact(journey, "person", PersonRegistered)
 
 
+def person_recorded_on(journey: Journey) -> date | None:
+    fact = journey.facts.get("person")
+    return fact.recorded_at.date() if fact is not None else None
+
+
+def left_on(journey: Journey) -> date | None:
+    left = _fact(journey, "person-left", PersonLeft)
+    return left.left_on if left else None
+
+
 def requests(journey: Journey) -> list[RequestView]:
     return [
         RequestView(
@@ -148,25 +255,62 @@ def requests(journey: Journey) -> list[RequestView]:
             received_on=p.received_on,
             decision=_fact(journey, f"request-decision:{p.request_id}", RequestDecided),
             assessment=_fact(journey, f"assessment:{p.request_id}", AssessmentCompleted),
+            draft=_fact(journey, f"draft:{p.request_id}", DraftPlanIssued),
         )
         for p in _payloads(journey, "request:", AssessmentRequested)
     ]
 
 
 def plans(journey: Journey) -> list[PlanView]:
-    return [
-        PlanView(
-            plan_id=p.plan_id,
-            request_id=p.request_id,
-            issued_on=p.issued_on,
-            ceased=_fact(journey, f"plan-cease:{p.plan_id}", PlanCeased),
-            review_decisions=tuple(
-                _payloads(journey, f"review-decision:{p.plan_id}:", ReviewDecided)
-            ),
-            review_meetings=tuple(
-                m.meeting_on
-                for m in _payloads(journey, f"review-meeting:{p.plan_id}:", ReviewMeetingHeld)
-            ),
+    issued = {p.plan_id: p for p in _payloads(journey, "plan:", PlanIssued)}
+    transferred = {p.plan_id: p for p in _payloads(journey, "transfer-in:", PlanTransferredIn)}
+    views = []
+    for pid in sorted(issued.keys() | transferred.keys()):
+        scheduled = _fact(journey, f"review-scheduled:{pid}", ReviewMeetingScheduled)
+        views.append(
+            PlanView(
+                plan_id=pid,
+                request_id=issued[pid].request_id if pid in issued else None,
+                issued_on=issued[pid].issued_on if pid in issued else None,
+                ceased=_fact(journey, f"plan-cease:{pid}", PlanCeased),
+                transferred_in=transferred.get(pid),
+                review_decisions=tuple(
+                    _payloads(journey, f"review-decision:{pid}:", ReviewDecided)
+                ),
+                review_meetings=tuple(
+                    _payloads(journey, f"review-meeting:{pid}:", ReviewMeetingHeld)
+                ),
+                scheduled_meeting=scheduled.meeting_on if scheduled else None,
+                review_drafts=tuple(
+                    d.drafted_on
+                    for d in _payloads(journey, f"review-draft:{pid}:", ReviewDraftIssued)
+                ),
+                amendments=tuple(_payloads(journey, f"amended:{pid}:", PlanAmended)),
+            )
         )
-        for p in _payloads(journey, "plan:", PlanIssued)
-    ]
+    return views
+
+
+def phase_transfers(journey: Journey) -> list[PhaseTransfer]:
+    return _payloads(journey, "phase-transfer:", PhaseTransfer)
+
+
+def placements(journey: Journey) -> list[PlacementRecorded]:
+    return _payloads(journey, "placement:", PlacementRecorded)
+
+
+def referrals(journey: Journey) -> list[ReferralView]:
+    views = []
+    for p in _payloads(journey, "referral:", ReferralReceived):
+        contact = _fact(journey, f"referral-contact:{p.referral_id}", ReferralFirstContact)
+        closed = _fact(journey, f"referral-closed:{p.referral_id}", ReferralClosed)
+        views.append(
+            ReferralView(
+                referral_id=p.referral_id,
+                service=p.service,
+                received_on=p.received_on,
+                first_contact_on=contact.contact_on if contact else None,
+                closed_on=closed.closed_on if closed else None,
+            )
+        )
+    return views

@@ -14,9 +14,10 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict
 
 from schemas.events import Event
+from services.journeys.domain.clocks import Flag
 from services.journeys.domain.journey import Journey, apply
 from services.journeys.domain.pack import RulePack
-from services.journeys.domain.rules import Flag, evaluate
+from services.journeys.domain.rules import evaluate
 
 
 class JourneyState(BaseModel):

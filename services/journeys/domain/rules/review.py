@@ -1,153 +1,235 @@
-"""The statutory clocks (rules.md). Each rule: (journey, as-of date, pack) -> flags.
-
-Rules read only facts dated on or before ``as_of``, so evaluating an export "as of" a past
-date gives the answer the monitor would have given that day.
-"""
+"""Annual review clocks (rules.md §3; CFA s44, Regs 15, 20-22, CoP 9.166-9.178)."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
 
-from services.journeys.domain.calendar import add_months
-from services.journeys.domain.journey import Journey, PlanView, RequestView, plans, requests
+from services.journeys.domain.calendar import add_months, age_on
+from services.journeys.domain.clocks import Clock
+from services.journeys.domain.journey import Journey, PlanView, person, plans
 from services.journeys.domain.pack import RulePack
 
-Severity = Literal["advisory", "warning", "breach"]
+DAY = timedelta(days=1)
 
 
-@dataclass(frozen=True)
-class Flag:
-    """A rule's finding about one journey, open for as long as its condition holds."""
-
-    flag_id: str
-    rule_id: str
-    severity: Severity
-    statutory: bool
-    subject: str
-    due_on: date
-    exception: bool = False
+def plans_in_force(journey: Journey, as_of: date) -> list[PlanView]:
+    """R-CEASE: plans started and not ceased on ``as_of``; a ceased plan has no clocks."""
+    return [p for p in plans(journey) if p.in_force_on(as_of)]
 
 
-def flag_id_for(rule_id: str, person_key: str, subject: str, due_on: date) -> str:
-    """Deterministic: the same rule, child, subject and due date always give the same id."""
-    raw = f"{rule_id}\x1f{person_key}\x1f{subject}\x1f{due_on.isoformat()}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+def reviews_here(plan: PlanView, as_of: date) -> list[date]:
+    """Completed reviews (LA decision dates) of this LA for the plan, known on ``as_of``.
 
-
-def _flag(
-    journey: Journey,
-    rule_id: str,
-    severity: Severity,
-    subject: str,
-    due_on: date,
-    *,
-    statutory: bool = True,
-    exception: bool = False,
-) -> Flag:
-    return Flag(
-        flag_id=flag_id_for(rule_id, journey.person_key, subject, due_on),
-        rule_id=rule_id,
-        severity=severity,
-        statutory=statutory,
-        subject=subject,
-        due_on=due_on,
-        exception=exception,
+    A review dated before the plan started here cannot belong to it (an R-DATA error,
+    reported on ingest) and is ignored.
+    """
+    return sorted(
+        d.decided_on for d in plan.review_decisions if plan.start_on <= d.decided_on <= as_of
     )
 
 
-# --- R-AR-DUE ------------------------------------------------------------------------------
-
-
 def review_anchor(plan: PlanView, as_of: date) -> date:
-    """R-AR-DUE anchor: the last completed review's *decision* date, else the plan's issue date.
+    """R-AR-DUE anchor: the last completed review's *decision* date, else the date the plan was
+    first issued (for a plan transferred in with no review here yet: the old LA's anchor).
 
-    A meeting without a decision does not move the anchor: the review completes with the
-    LA's decision letter (SEN2 LastReview).  A review dated before the plan was issued
-    cannot belong to it (an R-DATA error, reported on ingest) and is ignored here.
+    A meeting without a decision does not move it, nor does a Tribunal-ordered amendment.
     """
-    decided = [
-        d.decided_on for d in plan.review_decisions if plan.issued_on <= d.decided_on <= as_of
-    ]
-    return max(decided, default=plan.issued_on)
+    done = reviews_here(plan, as_of)
+    if done:
+        return done[-1]
+    if plan.issued_on is not None:
+        return plan.issued_on
+    assert plan.transferred_in is not None
+    return plan.transferred_in.anchor_on
 
 
 def review_due(plan: PlanView, as_of: date, pack: RulePack) -> date:
-    """R-AR-DUE: review_due = add_months(anchor, 12)."""
-    return add_months(review_anchor(plan, as_of), pack.review_months)
+    """R-AR-DUE: review_due = add_months(anchor, 12); for a transferred-in plan not yet
+    reviewed here, the later of that and transfer + 3 months (R-TRANSFER-IN)."""
+    due = add_months(review_anchor(plan, as_of), pack.review.review_months)
+    if _awaiting_first_review_here(plan, as_of):
+        assert plan.transferred_in is not None
+        transfer = plan.transferred_in.transferred_on
+        due = max(due, add_months(transfer, pack.review.transfer_review_months))
+    return due
 
 
-def annual_review_overdue(journey: Journey, as_of: date, pack: RulePack) -> list[Flag]:
-    """R-AR-DUE: a plan in force whose review_due has passed with no later completed review."""
-    flags = []
-    for plan in plans(journey):
-        if not plan.in_force_on(as_of):  # R-CEASE: a ceased plan stops the clock
+def _awaiting_first_review_here(plan: PlanView, as_of: date) -> bool:
+    return plan.transferred_in is not None and not reviews_here(plan, as_of)
+
+
+def _meetings(plan: PlanView, as_of: date, after: date) -> list[date]:
+    return sorted(m.meeting_on for m in plan.review_meetings if after < m.meeting_on <= as_of)
+
+
+def annual_review_due(journey: Journey, as_of: date, pack: RulePack) -> list[Clock]:
+    """R-AR-DUE: overdue ("lapsed") iff now > review_due with no later completed review."""
+    return [
+        Clock("R-AR-DUE", "breach", f"plan:{p.plan_id}", due, opens_on=due + DAY)
+        for p in plans_in_force(journey, as_of)
+        if not _awaiting_first_review_here(p, as_of)
+        for due in [review_due(p, as_of, pack)]
+    ]
+
+
+def warn(journey: Journey, as_of: date, pack: RulePack) -> list[Clock]:
+    """R-AR-WARN (advisory): from review_due - 12 weeks while no meeting is booked or held
+    since the anchor; the latest compliant meeting is review_due - 28 days."""
+    found = []
+    for p in plans_in_force(journey, as_of):
+        anchor, due = review_anchor(p, as_of), review_due(p, as_of, pack)
+        booked = p.scheduled_meeting is not None and p.scheduled_meeting > anchor
+        if booked or _meetings(p, as_of, after=anchor):
             continue
-        due = review_due(plan, as_of, pack)
-        if as_of > due:
-            flags.append(_flag(journey, "R-AR-DUE", "breach", f"plan:{plan.plan_id}", due))
-    return flags
+        opens = due - timedelta(days=pack.review.warn_days)
+        found.append(
+            Clock(
+                "R-AR-WARN",
+                "advisory",
+                f"plan:{p.plan_id}",
+                due,
+                opens_on=opens,
+                closes_on=due + DAY,
+                statutory=False,
+            )
+        )
+    return found
 
 
-# --- R-ISSUE-20W ---------------------------------------------------------------------------
-
-_ENDS_PATHWAY = frozenset({"N", "W"})  # not to assess / not to issue, or withdrawn
-
-
-def issue_due(request: RequestView, pack: RulePack) -> date:
-    """R-ISSUE-20W: final plan due received + 140 days (Reg 13(2))."""
-    return request.received_on + timedelta(days=pack.issue_days)
-
-
-def _known_by(outcome_on: date | None, as_of: date) -> bool:
-    """An outcome dated on or before ``as_of``; an undated outcome counts as known."""
-    return outcome_on is None or outcome_on <= as_of
-
-
-def _pathway_closed(request: RequestView, issued: Iterable[PlanView], as_of: date) -> bool:
-    """The 20-week clock has stopped by ``as_of``: plan issued, or the pathway ended."""
-    decision, assessment = request.decision, request.assessment
-    if decision and decision.outcome in _ENDS_PATHWAY and _known_by(decision.decided_on, as_of):
-        return True
-    if assessment and assessment.outcome == "H":  # decided before the period, or transferred in
-        return True
-    # Y: plan issued on outcome_on (SEN2 3.2); N: not issuing; W: withdrawn
-    if (
-        assessment is not None
-        and assessment.outcome in ("Y", "N", "W")
-        and _known_by(assessment.outcome_on, as_of)
-    ):
-        return True
-    return any(p.request_id == request.request_id and p.issued_on <= as_of for p in issued)
+def decision_4w(journey: Journey, as_of: date, pack: RulePack) -> list[Clock]:
+    """R-AR-DECISION-4W: the LA's decision (M/A/C) is due meeting + 28 days (Reg 20(10))."""
+    found = []
+    for p in plans_in_force(journey, as_of):
+        decided = reviews_here(p, as_of)
+        for meeting in _meetings(p, as_of, after=p.start_on - DAY):
+            if any(d >= meeting for d in decided):
+                continue
+            due = meeting + timedelta(days=pack.review.decision_days)
+            found.append(
+                Clock(
+                    "R-AR-DECISION-4W",
+                    "breach",
+                    f"review:{p.plan_id}:{meeting.isoformat()}",
+                    due,
+                    opens_on=due + DAY,
+                )
+            )
+    return found
 
 
-def final_plan_overdue(journey: Journey, as_of: date, pack: RulePack) -> list[Flag]:
-    """R-ISSUE-20W: no final plan and the pathway still open after received + 140 days.
+def steps(journey: Journey, as_of: date, pack: RulePack) -> list[Clock]:
+    """R-AR-STEPS (advisory): notice and advice at least 14 days before the meeting, the
+    report within 14 days after. Shown during the review cycle: the decision closes them."""
+    r = pack.review
+    found = []
+    for p in plans_in_force(journey, as_of):
+        decided = reviews_here(p, as_of)
+        for m in p.review_meetings:
+            if not (p.start_on <= m.meeting_on <= as_of) or any(d >= m.meeting_on for d in decided):
+                continue
+            subject = f"review:{p.plan_id}:{m.meeting_on.isoformat()}"
+            late_before = [
+                ("notice", m.notice_sent_on, m.meeting_on - timedelta(days=r.notice_days)),
+                ("advice", m.advice_circulated_on, m.meeting_on - timedelta(days=r.advice_days)),
+            ]
+            for step, sent, due in late_before:
+                if sent is not None and sent > due:
+                    found.append(_advisory("R-AR-STEPS", f"{subject}:{step}", due, m.meeting_on))
+            report_due = m.meeting_on + timedelta(days=r.report_days)
+            sent = m.report_sent_on
+            if sent is None or sent > as_of:
+                found.append(
+                    _advisory(
+                        "R-AR-STEPS",
+                        f"{subject}:report",
+                        report_due,
+                        report_due + DAY,
+                        closes_on=sent,
+                    )
+                )
+            elif sent > report_due:
+                found.append(_advisory("R-AR-STEPS", f"{subject}:report", report_due, sent))
+    return found
 
-    An R-EXCEPTION (Week20 = 1) never moves the due date; the flag carries it so escalation
-    and the "excluding exceptions" figures can leave it out.
+
+def _advisory(
+    rule_id: str, subject: str, due: date, opens: date, closes_on: date | None = None
+) -> Clock:
+    return Clock(
+        rule_id, "advisory", subject, due, opens_on=opens, closes_on=closes_on, statutory=False
+    )
+
+
+def amend_8w(journey: Journey, as_of: date, pack: RulePack) -> list[Clock]:
+    """R-AMEND-8W: after proposed amendments (SEN2 ReviewDraft), the final amended plan is
+    due draft + 56 days (Reg 22(3))."""
+    found = []
+    for p in plans_in_force(journey, as_of):
+        amended = [a.amended_on for a in p.amendments if a.amended_on <= as_of]
+        for draft in p.review_drafts:
+            if draft > as_of or any(a >= draft for a in amended):
+                continue
+            due = draft + timedelta(days=pack.review.amend_days)
+            found.append(
+                Clock(
+                    "R-AMEND-8W",
+                    "breach",
+                    f"draft:{p.plan_id}:{draft.isoformat()}",
+                    due,
+                    opens_on=due + DAY,
+                )
+            )
+    return found
+
+
+def under5(journey: Journey, as_of: date, pack: RulePack) -> list[Clock]:
+    """R-AR-UNDER5 (advisory, CoP 9.178): a child under 5 at the anchor gets an interim-review
+    prompt at add_months(anchor, 6), until a meeting is held after the anchor."""
+    who = person(journey)
+    if who is None or who.date_of_birth is None:
+        return []
+    found = []
+    for p in plans_in_force(journey, as_of):
+        anchor = review_anchor(p, as_of)
+        if age_on(anchor, who.date_of_birth) >= 5 or _meetings(p, as_of, after=anchor):
+            continue
+        due = add_months(anchor, pack.review.under5_months)
+        found.append(
+            _advisory(
+                "R-AR-UNDER5",
+                f"plan:{p.plan_id}",
+                due,
+                due,
+                closes_on=review_due(p, as_of, pack) + DAY,
+            )
+        )
+    return found
+
+
+def transfer_in(journey: Journey, as_of: date, pack: RulePack) -> list[Clock]:
+    """R-TRANSFER-IN (Reg 15): decide within 6 weeks of the transfer whether to re-assess,
+    and review by the later of add_months(anchor, 12) and transfer + 3 months.
+
+    SSD and SEN2 record no re-assessment decision, so the 6-week clock is a prompt from the
+    transfer to its due date (warning), not a breach casewatch could resolve.
     """
-    issued = plans(journey)
-    flags = []
-    for request in requests(journey):
-        if request.received_on > as_of:
+    found = []
+    for p in plans_in_force(journey, as_of):
+        if not _awaiting_first_review_here(p, as_of):
             continue
-        due = issue_due(request, pack)
-        if as_of > due and not _pathway_closed(request, issued, as_of):
-            exception = request.assessment is not None and request.assessment.exception
-            subject = f"request:{request.request_id}"
-            flags.append(_flag(journey, "R-ISSUE-20W", "breach", subject, due, exception=exception))
-    return flags
-
-
-Rule = Callable[[Journey, date, RulePack], list[Flag]]
-
-RULES: tuple[Rule, ...] = (annual_review_overdue, final_plan_overdue)
-
-
-def evaluate(journey: Journey, as_of: date, pack: RulePack) -> dict[str, Flag]:
-    """Every open flag of the journey on ``as_of``, by flag id."""
-    return {f.flag_id: f for rule in RULES for f in rule(journey, as_of, pack)}
+        assert p.transferred_in is not None
+        transfer = p.transferred_in.transferred_on
+        decide = transfer + timedelta(days=pack.review.transfer_decide_days)
+        due = review_due(p, as_of, pack)
+        found += [
+            Clock(
+                "R-TRANSFER-IN",
+                "warning",
+                f"plan:{p.plan_id}:decide",
+                decide,
+                opens_on=transfer,
+                closes_on=decide + DAY,
+            ),
+            Clock("R-TRANSFER-IN", "breach", f"plan:{p.plan_id}:review", due, opens_on=due + DAY),
+        ]
+    return found
