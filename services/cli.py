@@ -78,6 +78,33 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from services.ingest.ssd import read_ssd_export
+    from services.journeys.domain.pack import DEFAULT_PACK, load_pack
+    from services.journeys.replay import open_flags, render
+
+    pack = load_pack(Path(args.pack)) if args.pack else DEFAULT_PACK
+    reading = read_ssd_export(
+        Path(args.export),
+        secret=settings.person_key_secret.get_secret_value(),
+        extracted_at=datetime.now(UTC),
+    )
+    for issue in reading.issues:
+        print(issue, file=sys.stderr)
+    rows = open_flags(reading.events, args.as_of, pack)
+    if args.rule:
+        rows = [r for r in rows if r.rule_id in args.rule]
+    text = render(rows, args.format, args.as_of, pack)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"{len(rows)} open flags written to {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     from services.runtime.stack import run_stack
 
@@ -108,6 +135,15 @@ def parser() -> argparse.ArgumentParser:
     ssd.add_argument("--dry-run", action="store_true", help="validate only; publish nothing")
     ssd.add_argument("--report", choices=["text", "json"], default="text")
     ssd.set_defaults(func=cmd_ingest_ssd)
+
+    replay = sub.add_parser("replay", help="every open flag of an export on a date")
+    replay.add_argument("export", help="an SSD export directory")
+    replay.add_argument("--as-of", type=date.fromisoformat, default=date.today())
+    replay.add_argument("--format", choices=["text", "csv", "json"], default="text")
+    replay.add_argument("--out", help="write to this file instead of standard output")
+    replay.add_argument("--rule", action="append", help="only this rule id (repeatable)")
+    replay.add_argument("--pack", help="a rule pack YAML file (default: the shipped pack)")
+    replay.set_defaults(func=cmd_replay)
 
     demo = sub.add_parser("demo-data", help="write a synthetic authority's SSD export")
     demo.add_argument("--children", type=int, default=300)

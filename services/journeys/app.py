@@ -30,6 +30,7 @@ from services.journeys.codec import (
     decode_event,
     decode_state,
     encode_flag_records,
+    encode_snapshot,
     encode_state,
 )
 from services.journeys.domain.journey import apply
@@ -83,6 +84,7 @@ def create_app(
     clock_topic = app.topic(settings.topic_clock, **raw)
     flags_topic = app.topic(settings.topic_flags, **raw)
     dlq_topic = app.topic(settings.topic_dlq, **raw)
+    journeys_topic = app.topic(settings.topic_journeys, **raw)
     journeys = app.Table("journeys", **raw)
 
     @app.agent(events_topic)
@@ -120,7 +122,9 @@ def create_app(
             # No await between reading a journey and writing it back: fold_events cannot
             # interleave, so no event is lost. Flags are sent after the loop.
             now = datetime.now(UTC)
+            settled = set(plan.keys)
             outgoing: list[tuple[bytes, bytes, FlagRecord]] = []
+            snapshots: list[tuple[bytes, bytes]] = []
             for key in keys:
                 value = journeys.get(key)
                 if value is None or key in plan.settling:
@@ -132,10 +136,15 @@ def create_app(
                     outgoing.extend(
                         encode_flag_records(new_state, changes, as_of=as_of, pack=pack, now=now)
                     )
+                if changes or key in settled:  # a changed journey or changed flags: new view
+                    view = encode_snapshot(new_state, as_of=as_of, pack=pack, now=now)
+                    snapshots.append((key, view))
             metrics.swept(len(keys))
             for key, value, record in outgoing:
                 await flags_topic.send(key=key, value=value)
                 metrics.flag_changed(record.rule_id, record.status)
+            for key, view in snapshots:
+                await journeys_topic.send(key=key, value=view)
             if plan.full or outgoing:
                 log.info(
                     "evaluated partition %s as of %s (%s): %s journeys, %s flag changes",

@@ -13,10 +13,13 @@ from pydantic import ValidationError
 
 from schemas.events import EVENT_ADAPTER, EVENT_TYPES, Event
 from schemas.flags import FlagRecord
+from schemas.journeys import ClockView, JourneySnapshot, TimelineEntry
 from services.journeys.domain.clocks import Flag
 from services.journeys.domain.journey import person
 from services.journeys.domain.pack import RulePack
+from services.journeys.domain.rules import next_deadline
 from services.journeys.domain.state import FlagChanges, JourneyState
+from services.journeys.domain.views import journey_clocks, timeline
 
 
 @dataclass(frozen=True)
@@ -104,3 +107,35 @@ def encode_flag_records(
         for flag in flags:
             record = flag_record(state, flag, status, as_of=as_of, pack=pack, now=now)
             yield flag.flag_id.encode(), record.model_dump_json().encode(), record
+
+
+def snapshot(state: JourneyState, *, as_of: date, pack: RulePack, now: datetime) -> JourneySnapshot:
+    """The read model published on ``casewatch.journeys`` for the alerts service."""
+    journey = state.journey
+    who = person(journey)
+    return JourneySnapshot(
+        person_key=journey.person_key,
+        child_ref=who.child_ref if who else None,
+        caseworker_id=who.caseworker_id if who else None,
+        team=who.team if who else None,
+        as_of=as_of,
+        next_deadline=next_deadline(journey, as_of, pack),
+        timeline=[
+            TimelineEntry(on=i.on, kind=i.kind, summary=i.summary) for i in timeline(journey)
+        ],
+        clocks=[
+            ClockView(
+                rule_id=c.rule_id,
+                subject=c.subject,
+                due_on=c.due_on,
+                state="open" if state_ == "open" else "upcoming",
+                flag_id=c.flag(journey.person_key).flag_id if state_ == "open" else None,
+            )
+            for c, state_ in journey_clocks(journey, as_of, pack)
+        ],
+        updated_at=now,
+    )
+
+
+def encode_snapshot(state: JourneyState, *, as_of: date, pack: RulePack, now: datetime) -> bytes:
+    return snapshot(state, as_of=as_of, pack=pack, now=now).model_dump_json().encode()

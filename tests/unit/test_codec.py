@@ -75,3 +75,33 @@ def test_flag_records_carry_rule_pack_and_resolutions_first() -> None:
         DEFAULT_PACK.version,
     )
     assert record.due_on == date(2025, 1, 1)
+
+
+def test_journey_snapshot_has_timeline_clocks_and_no_personal_data() -> None:
+    from schemas.events import PersonRegistered
+    from schemas.journeys import SNAPSHOT_ADAPTER
+    from services.journeys.codec import encode_snapshot
+
+    person = ev(
+        PersonRegistered(
+            child_ref="C1", date_of_birth=date(2015, 2, 1), caseworker_id="cw-01", team="north"
+        ),
+        on=date(2024, 1, 1),
+    )
+    as_of = date(2024, 6, 1)
+    state, _ = step(JourneyState.new(PERSON), [GOOD, person], as_of, DEFAULT_PACK)
+    raw = encode_snapshot(
+        state, as_of=as_of, pack=DEFAULT_PACK, now=datetime(2025, 2, 1, tzinfo=UTC)
+    )
+    view = SNAPSHOT_ADAPTER.validate_json(raw)
+    assert (view.child_ref, view.caseworker_id, view.team) == ("C1", "cw-01", "north")
+    assert [(e.on, e.kind) for e in view.timeline] == [
+        (date(2024, 1, 1), "person.registered"),
+        (date(2024, 1, 1), "plan.issued"),
+    ]
+    # plan issued 1 Jan 2024: review due 1 Jan 2025, advisory warning 84 days before
+    assert ("R-AR-DUE", date(2025, 1, 1), "upcoming") in [
+        (c.rule_id, c.due_on, c.state) for c in view.clocks
+    ]
+    assert view.next_deadline == date(2024, 10, 9)
+    assert b"2015-02-01" not in raw  # the date of birth stays out of the read model
