@@ -15,12 +15,11 @@ Views (requests, plans, reviews) are derived from the facts when a rule asks for
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TypeVar
-
-from pydantic import BaseModel, ConfigDict
 
 from schemas.events import (
     AssessmentCompleted,
@@ -47,8 +46,9 @@ from schemas.events import (
 )
 
 
-class Fact(BaseModel):
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One fact and the version that stated it: (recorded_at, event_id)."""
 
     recorded_at: datetime
     event_id: str
@@ -59,13 +59,16 @@ class Fact(BaseModel):
         return (self.recorded_at, self.event_id)
 
 
-class Journey(BaseModel):
-    """Everything known about one child, keyed by the pseudonymous person key."""
+@dataclass(frozen=True, slots=True)
+class Journey:
+    """Everything known about one child, keyed by the pseudonymous person key.
 
-    model_config = ConfigDict(frozen=True)
+    Plain frozen dataclasses keep the fold cheap (it is the worker's hot path); pydantic
+    serialises them through ``JourneyState``.
+    """
 
     person_key: str
-    facts: dict[str, Fact] = {}
+    facts: Mapping[str, Fact] = field(default_factory=dict)
 
 
 def fact_key(payload: Payload) -> str:
@@ -118,13 +121,10 @@ def apply(journey: Journey, event: Event) -> Journey:
         raise ValueError("event belongs to another journey")
     key = fact_key(event.payload)
     current = journey.facts.get(key)
-    # model_construct: the event was validated when decoded; the fold is the hot path
-    candidate = Fact.model_construct(
-        recorded_at=event.recorded_at, event_id=event.event_id, payload=event.payload
-    )
+    candidate = Fact(event.recorded_at, event.event_id, event.payload)
     if current is not None and current.version >= candidate.version:
         return journey
-    return journey.model_copy(update={"facts": {**journey.facts, key: candidate}})
+    return Journey(journey.person_key, {**journey.facts, key: candidate})
 
 
 def fact_dates_after(journey: Journey, as_of: date) -> list[date]:
@@ -221,10 +221,37 @@ class ReferralView:
 _P = TypeVar("_P")
 
 
+_R = TypeVar("_R")
+
+
+def _per_journey(view: Callable[[Journey], _R]) -> Callable[[Journey], _R]:
+    """Remember a view for the journey last asked about: the rules ask for the same views of
+    one journey many times in a row, and a journey never changes (it is frozen)."""
+    last: list[tuple[Journey, _R]] = []
+
+    @functools.wraps(view)
+    def remembered(journey: Journey) -> _R:
+        if last and last[0][0] is journey:
+            return last[0][1]
+        result = view(journey)
+        last[:] = [(journey, result)]
+        return result
+
+    return remembered
+
+
+@_per_journey
+def _facts_by_kind(journey: Journey) -> dict[str, list[tuple[str, Fact]]]:
+    index: dict[str, list[tuple[str, Fact]]] = {}
+    for key in sorted(journey.facts):
+        index.setdefault(key.split(":", 1)[0], []).append((key, journey.facts[key]))
+    return index
+
+
 def _payloads(journey: Journey, prefix: str, kind: type[_P]) -> list[_P]:
     return [
         f.payload
-        for k, f in sorted(journey.facts.items())
+        for k, f in _facts_by_kind(journey).get(prefix.split(":", 1)[0], ())
         if k.startswith(prefix) and isinstance(f.payload, kind)
     ]
 
@@ -248,8 +275,9 @@ def left_on(journey: Journey) -> date | None:
     return left.left_on if left else None
 
 
-def requests(journey: Journey) -> list[RequestView]:
-    return [
+@_per_journey
+def requests(journey: Journey) -> tuple[RequestView, ...]:
+    return tuple(
         RequestView(
             request_id=p.request_id,
             received_on=p.received_on,
@@ -258,10 +286,11 @@ def requests(journey: Journey) -> list[RequestView]:
             draft=_fact(journey, f"draft:{p.request_id}", DraftPlanIssued),
         )
         for p in _payloads(journey, "request:", AssessmentRequested)
-    ]
+    )
 
 
-def plans(journey: Journey) -> list[PlanView]:
+@_per_journey
+def plans(journey: Journey) -> tuple[PlanView, ...]:
     issued = {p.plan_id: p for p in _payloads(journey, "plan:", PlanIssued)}
     transferred = {p.plan_id: p for p in _payloads(journey, "transfer-in:", PlanTransferredIn)}
     views = []
@@ -288,7 +317,7 @@ def plans(journey: Journey) -> list[PlanView]:
                 amendments=tuple(_payloads(journey, f"amended:{pid}:", PlanAmended)),
             )
         )
-    return views
+    return tuple(views)
 
 
 def phase_transfers(journey: Journey) -> list[PhaseTransfer]:
@@ -299,7 +328,8 @@ def placements(journey: Journey) -> list[PlacementRecorded]:
     return _payloads(journey, "placement:", PlacementRecorded)
 
 
-def referrals(journey: Journey) -> list[ReferralView]:
+@_per_journey
+def referrals(journey: Journey) -> tuple[ReferralView, ...]:
     views = []
     for p in _payloads(journey, "referral:", ReferralReceived):
         contact = _fact(journey, f"referral-contact:{p.referral_id}", ReferralFirstContact)
@@ -313,4 +343,4 @@ def referrals(journey: Journey) -> list[ReferralView]:
                 closed_on=closed.closed_on if closed else None,
             )
         )
-    return views
+    return tuple(views)
