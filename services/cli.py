@@ -82,10 +82,10 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from services.ingest.ssd import read_ssd_export
-    from services.journeys.domain.pack import DEFAULT_PACK, load_pack
+    from services.journeys.domain.pack import load_pack
     from services.journeys.replay import open_flags, render
 
-    pack = load_pack(Path(args.pack)) if args.pack else DEFAULT_PACK
+    pack = load_pack(Path(args.pack)) if args.pack else settings.load_rule_pack()
     reading = read_ssd_export(
         Path(args.export),
         secret=settings.person_key_secret.get_secret_value(),

@@ -8,7 +8,6 @@ import faust
 from prometheus_client import CollectorRegistry, start_http_server
 
 from services.journeys.app import create_app
-from services.journeys.domain.pack import DEFAULT_PACK
 from services.runtime.clock import clock_for
 from services.runtime.settings import Settings
 
@@ -19,15 +18,14 @@ def run_worker(settings: Settings) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     registry = CollectorRegistry()
     start_http_server(settings.worker_web_port, addr="127.0.0.1", registry=registry)
-    app = create_app(
-        settings, clock=clock_for(settings.clock_date), pack=DEFAULT_PACK, registry=registry
-    )
+    pack = settings.load_rule_pack()
+    app = create_app(settings, clock=clock_for(settings.clock_date), pack=pack, registry=registry)
     log.info(
         "journeys worker: broker %s, %s partitions, metrics on :%s, rule pack %s",
         settings.kafka_bootstrap,
         settings.partitions,
         settings.worker_web_port,
-        DEFAULT_PACK.version,
+        pack.version,
     )
     worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
     worker.execute_from_commandline()

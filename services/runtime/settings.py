@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.journeys.domain.pack import DEFAULT_PACK, RulePack, load_pack
+
 DEV_PERSON_KEY_SECRET = "casewatch-dev-secret-not-for-production"
 
 
@@ -37,6 +39,9 @@ class Settings(BaseSettings):
     # Tansu and tests want short group timeouts; deployments keep Kafka-appropriate ones.
     short_timeouts: bool = False
 
+    rule_pack: Path | None = Field(
+        default=None, description="a council's rule pack YAML; default: the shipped pack"
+    )
     clock_date: date | None = Field(
         default=None, description="fix the monitor's clock (tests, demos); default is today"
     )
@@ -47,6 +52,9 @@ class Settings(BaseSettings):
 
     person_key_secret: SecretStr = SecretStr(DEV_PERSON_KEY_SECRET)
     log_level: str = "INFO"
+
+    def load_rule_pack(self) -> RulePack:
+        return load_pack(self.rule_pack) if self.rule_pack else DEFAULT_PACK
 
     def alerts_database_url(self) -> str:
         return self.alerts_db_url or f"sqlite:///{(self.data_dir / 'alerts.db').resolve()}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from services.journeys.domain.clocks import Clock
@@ -36,14 +37,14 @@ def _assessment_decided(request: RequestView, as_of: date) -> bool:
     return a.outcome == "H" or _known_by(a.outcome_on, as_of)
 
 
-def _plan_issued(request: RequestView, issued: list[PlanView], as_of: date) -> bool:
+def _plan_issued(request: RequestView, issued: Sequence[PlanView], as_of: date) -> bool:
     return any(
         p.request_id == request.request_id and p.issued_on is not None and p.issued_on <= as_of
         for p in issued
     )
 
 
-def pathway_closed(request: RequestView, issued: list[PlanView], as_of: date) -> bool:
+def pathway_closed(request: RequestView, issued: Sequence[PlanView], as_of: date) -> bool:
     """The 20-week clock has stopped by ``as_of``: plan issued, or the pathway ended."""
     return (
         _stopped_before_assessment(request, as_of)
