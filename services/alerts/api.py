@@ -1,29 +1,37 @@
-"""The alerts service: caseworker inboxes over HTTP, fed by the flag consumer.
+"""The alerts service: caseworker inboxes over HTTP, fed by the flag and journey consumers,
+with its own sweep for escalations and ended snoozes.
 
-Authentication and caseload scoping come in a later issue. Until then the ``caseworker``
-parameter is a filter, not an access control: run the service only where every user may
-see every open alert.
+Public: ``/healthz``, ``/metrics`` (no personal data), ``/openapi.json``, ``/login`` and the
+stylesheet. Everything else needs a signed-in reader (``webauth``) and shows only their
+caseload (``auth.Principal.caseload``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Any
 
-from fastapi import FastAPI, Query
-from fastapi.responses import HTMLResponse, Response
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.alerts import pages
-from services.alerts.consumer import consume_flags
+from services.alerts import inbox, json_api, webauth
+from services.alerts.auth import TokenVerifier, local_csrf_key
+from services.alerts.casework import AlertNotFound
+from services.alerts.config import AlertSettings
+from services.alerts.consumer import consume_flags, consume_journeys
+from services.alerts.context import AlertService
+from services.alerts.lifecycle import CaseworkInvalid, CaseworkRefused
 from services.alerts.metrics import AlertMetrics
+from services.alerts.pages import STYLESHEET, e, page
 from services.alerts.store import AlertStore
-from services.alerts.views import AlertView, view_of
+from services.alerts.sweeper import sweep_until_stopped
+from services.alerts.webcsrf import CsrfTokens
 from services.runtime.clock import Clock, clock_for
 from services.runtime.settings import Settings
 
@@ -39,7 +47,7 @@ SECURITY_HEADERS = {
     ),
     "Cache-Control": "no-store",  # pages name children
 }
-CONSUMER_STOP_TIMEOUT_S = 15.0
+BACKGROUND_STOP_TIMEOUT_S = 15.0
 
 
 def create_app(
@@ -49,34 +57,62 @@ def create_app(
     consume: bool = True,
     registry: CollectorRegistry | None = None,
     clock: Clock | None = None,
+    config: AlertSettings | None = None,
 ) -> FastAPI:
-    """The alerts app. Without ``store`` it opens ``settings.alerts_database_url()`` (and
-    closes it on shutdown); without ``registry`` it uses a fresh one, so two apps in one
-    process never collide. ``consume`` runs the flag consumer for the app's lifetime.
+    """The alerts app. Without ``store`` it opens ``settings.alerts_database_url()`` (which
+    migrates it to the newest schema) and closes it on shutdown; without ``registry`` it uses
+    a fresh one, so two apps in one process never collide; without ``config`` it reads
+    ``CASEWATCH_ALERTS_*``. ``consume`` runs the consumers and the escalation sweep for the
+    app's lifetime (tests that drive the store themselves turn it off).
 
     Swagger UI and ReDoc are off: they load scripts from a CDN, which the CSP forbids. The
     schema is at ``/openapi.json``.
     """
+    config = config or AlertSettings()
     alerts = store or AlertStore(settings.alerts_database_url())
     registry = registry or CollectorRegistry()
     metrics = AlertMetrics(registry)
     today = clock or clock_for(settings.clock_date)
+    secret = config.csrf_secret
+    service = AlertService(
+        store=alerts,
+        settings=settings,
+        config=config,
+        today=today,
+        metrics=metrics,
+        verifier=TokenVerifier(config, settings.data_dir),
+        csrf=CsrfTokens(
+            secret.get_secret_value().encode() if secret else local_csrf_key(settings.data_dir)
+        ),
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        consumer = None
+        tasks = []
         if consume:
-            consumer = asyncio.create_task(
-                consume_flags(settings, alerts, stop=stop, metrics=metrics), name="flag-consumer"
-            )
-            consumer.add_done_callback(_report_consumer_exit)
+            work: dict[str, Coroutine[Any, Any, None]] = {
+                "flag-consumer": consume_flags(settings, alerts, stop=stop, metrics=metrics),
+                "journey-consumer": consume_journeys(settings, alerts, stop=stop, metrics=metrics),
+                "sweeper": sweep_until_stopped(
+                    alerts,
+                    config.escalation(),
+                    today,
+                    metrics,
+                    every_seconds=config.sweep_seconds,
+                    stop=stop,
+                ),
+            }
+            for name, coroutine in work.items():
+                task = asyncio.create_task(coroutine, name=name)
+                task.add_done_callback(_report_exit)
+                tasks.append(task)
         try:
             yield
         finally:
             stop.set()
-            if consumer is not None:
-                await _finish(consumer)
+            for task in tasks:
+                await _finish(task)
             if store is None:
                 alerts.close()
 
@@ -87,39 +123,16 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
+    app.state.alert_service = service
     app.add_middleware(SecurityHeaders)
-
-    @app.get("/alerts", response_model=list[AlertView], summary="Open alerts, most urgent first")
-    def list_alerts(
-        caseworker: Annotated[str | None, Query(description="caseworker id; omit for all")] = None,
-        team: Annotated[str | None, Query(description="team name")] = None,
-    ) -> list[AlertView]:
-        """Open alerts, oldest due date first, optionally for one caseworker or team.
-
-        No authentication yet (a later issue): omitting ``caseworker`` lists every open alert.
-        """
-        on = today()
-        return [view_of(a, on) for a in alerts.open_alerts(caseworker_id=caseworker, team=team)]
-
-    @app.get("/", response_class=HTMLResponse, summary="Caseworkers with open alerts")
-    def index() -> HTMLResponse:
-        return HTMLResponse(pages.index_page(alerts.counts_by_caseworker()))
-
-    @app.get("/inbox", response_class=HTMLResponse, summary="A caseworker's inbox")
-    def inbox(
-        caseworker: Annotated[str | None, Query(description="caseworker id; omit for all")] = None,
-    ) -> HTMLResponse:
-        on = today()
-        views = [view_of(a, on) for a in alerts.open_alerts(caseworker_id=caseworker)]
-        return HTMLResponse(pages.inbox_page(caseworker, views))
-
-    @app.get("/inbox/{caseworker}", response_class=HTMLResponse, summary="A caseworker's inbox")
-    def inbox_of(caseworker: str) -> HTMLResponse:
-        return inbox(caseworker)
+    _answer_refusals(app, metrics)
+    app.include_router(json_api.router)
+    app.include_router(inbox.router)
+    app.include_router(webauth.router)
 
     @app.get("/assets/casewatch.css", include_in_schema=False)
     def stylesheet() -> Response:
-        return Response(pages.STYLESHEET, media_type="text/css")
+        return Response(STYLESHEET, media_type="text/css")
 
     @app.get("/healthz", summary="Liveness")
     def healthz() -> dict[str, str]:
@@ -131,6 +144,43 @@ def create_app(
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _answer_refusals(app: FastAPI, metrics: AlertMetrics) -> None:
+    """One place that turns refusals into 401/403/404/409/422: JSON for the API, a page (or
+    the way to /login) for a browser."""
+
+    @app.exception_handler(webauth.NotSignedIn)
+    async def not_signed_in(request: Request, exc: webauth.NotSignedIn) -> Response:
+        metrics.count_denied("unauthenticated")
+        if webauth.is_api(request) or request.method != "GET":
+            headers = {"WWW-Authenticate": 'Bearer realm="casewatch"'}
+            return JSONResponse({"detail": str(exc)}, status_code=401, headers=headers)
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(webauth.Forbidden)
+    async def forbidden(request: Request, exc: webauth.Forbidden) -> Response:
+        metrics.count_denied(exc.reason)
+        return _refusal(request, 403, "You cannot do that", str(exc))
+
+    @app.exception_handler(AlertNotFound)
+    @app.exception_handler(inbox.NoSuchAlertPage)
+    async def not_found(request: Request, exc: LookupError) -> Response:
+        detail = "no such alert in your caseload"
+        return _refusal(request, 404, "Alert not found", detail)
+
+    @app.exception_handler(CaseworkRefused)
+    async def refused(request: Request, exc: CaseworkRefused) -> Response:
+        status = 422 if isinstance(exc, CaseworkInvalid) else 409
+        return _refusal(request, status, "That was not done", str(exc))
+
+
+def _refusal(request: Request, status: int, title: str, detail: str) -> Response:
+    if webauth.is_api(request):
+        return JSONResponse({"detail": detail}, status_code=status)
+    main = f'<h1>{e(title)}</h1><p class="body">{e(detail.capitalize())}.</p>'
+    main += '<p class="body"><a href="/">Go to your alerts</a></p>'
+    return HTMLResponse(page(title, main), status_code=status)
 
 
 class SecurityHeaders:
@@ -152,15 +202,17 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def _report_consumer_exit(task: asyncio.Task[None]) -> None:
+def _report_exit(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and (exc := task.exception()) is not None:
-        log.error("flag consumer stopped; no new alerts until restart", exc_info=exc)
+        log.error("%s stopped; restart the service", task.get_name(), exc_info=exc)
 
 
-async def _finish(consumer: asyncio.Task[None]) -> None:
+async def _finish(task: asyncio.Task[None]) -> None:
     try:
-        await asyncio.wait_for(consumer, CONSUMER_STOP_TIMEOUT_S)
+        await asyncio.wait_for(task, BACKGROUND_STOP_TIMEOUT_S)
     except TimeoutError:
-        log.warning("flag consumer did not stop within %.0fs; cancelled", CONSUMER_STOP_TIMEOUT_S)
+        log.warning(
+            "%s did not stop within %.0fs; cancelled", task.get_name(), BACKGROUND_STOP_TIMEOUT_S
+        )
     except Exception:
-        log.debug("flag consumer ended with an error, reported when it stopped")
+        log.debug("%s ended with an error, reported when it stopped", task.get_name())

@@ -1,16 +1,20 @@
-"""Consume ``casewatch.flags`` into the alert store, a batch per transaction, at least once.
+"""Consume ``casewatch.flags`` and ``casewatch.journeys`` into the alert store, a batch per
+transaction, at least once.
 
 Offsets are committed only after a batch is stored, so a crash re-delivers the batch; the
-store's transitions are idempotent, so a re-delivered record changes nothing.
+store's changes are idempotent (flags by ``changed_at``, journeys by ``updated_at``), so a
+re-delivered record changes nothing. Each topic has its own consumer group: a large journeys
+topic being read from the start never holds up new flags.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
@@ -18,6 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from schemas.flags import FLAG_ADAPTER, FlagRecord
+from schemas.journeys import SNAPSHOT_ADAPTER, JourneySnapshot
 from services.alerts.metrics import AlertMetrics
 from services.alerts.store import AlertStore, Transition
 from services.runtime.settings import Settings
@@ -25,12 +30,15 @@ from services.runtime.settings import Settings
 log = logging.getLogger(__name__)
 
 GROUP_ID = "casewatch-alerts"
+JOURNEYS_GROUP_ID = "casewatch-alerts-journeys"
 BATCH_MAX_RECORDS = 500
 POLL_TIMEOUT_MS = 500  # how often the loop looks at ``stop``
 FIRST_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 30.0
 
 Batch = Mapping[TopicPartition, Sequence[ConsumerRecord[bytes, bytes]]]
+BatchHandler = Callable[[Batch], Awaitable[bool]]  # False: stopped before it was stored
+T = TypeVar("T")
 
 
 async def consume_flags(
@@ -41,7 +49,52 @@ async def consume_flags(
     metrics: AlertMetrics | None = None,
 ) -> None:
     """Apply flag records to ``store`` until ``stop`` is set; wait for the broker if needed."""
-    consumer = await _started_consumer(settings, stop)
+
+    async def handle(batch: Batch) -> bool:
+        records = _decode_flags(batch, metrics)
+        if not records:
+            return True
+        transitions = await _stored(lambda: store.apply_many(records), len(records), stop)
+        if transitions is None:
+            return False
+        _log_transitions(transitions)
+        if metrics:
+            metrics.count_transitions(records, transitions)
+            metrics.set_open(await asyncio.to_thread(store.counts_by_rule_and_severity))
+        return True
+
+    await _consume(settings, settings.topic_flags, GROUP_ID, handle, stop)
+
+
+async def consume_journeys(
+    settings: Settings,
+    store: AlertStore,
+    *,
+    stop: asyncio.Event,
+    metrics: AlertMetrics | None = None,
+) -> None:
+    """Store journey snapshots (routing and the inbox's timelines) until ``stop`` is set."""
+
+    async def handle(batch: Batch) -> bool:
+        records = _decode_journeys(batch, metrics)
+        if not records:
+            return True
+        changes = await _stored(lambda: store.apply_journeys(records), len(records), stop)
+        if changes is None:
+            return False
+        level = logging.INFO if changes.rerouted or changes.forgotten else logging.DEBUG
+        log.log(level, "applied %d journey records: %s", len(records), changes)
+        if metrics:
+            metrics.count_journeys(changes)
+        return True
+
+    await _consume(settings, settings.topic_journeys, JOURNEYS_GROUP_ID, handle, stop)
+
+
+async def _consume(
+    settings: Settings, topic: str, group: str, handle: BatchHandler, stop: asyncio.Event
+) -> None:
+    consumer = await _started_consumer(settings, topic, group, stop)
     if consumer is None:
         return
     try:
@@ -51,15 +104,14 @@ async def consume_flags(
             )
             if not batch:
                 continue
-            records = _decode(batch, metrics)
-            if records and not await _store(store, records, metrics, stop):
+            if not await handle(batch):
                 return  # stopped before the batch was stored: it stays uncommitted
             await _commit(consumer, batch)
     finally:
         await consumer.stop()
 
 
-def _consumer_for(settings: Settings) -> AIOKafkaConsumer:
+def _consumer_for(settings: Settings, topic: str, group: str) -> AIOKafkaConsumer:
     timeouts: dict[str, Any] = {}
     if settings.short_timeouts:  # Tansu and tests: a fresh group joins in seconds
         timeouts = {
@@ -68,22 +120,26 @@ def _consumer_for(settings: Settings) -> AIOKafkaConsumer:
             "rebalance_timeout_ms": 8000,
         }
     return AIOKafkaConsumer(
-        settings.topic_flags,
+        topic,
         bootstrap_servers=settings.kafka_bootstrap,
-        group_id=GROUP_ID,
-        client_id=GROUP_ID,
+        group_id=group,
+        client_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         **timeouts,
     )
 
 
-async def _started_consumer(settings: Settings, stop: asyncio.Event) -> AIOKafkaConsumer | None:
+async def _started_consumer(
+    settings: Settings, topic: str, group: str, stop: asyncio.Event
+) -> AIOKafkaConsumer | None:
     backoff = FIRST_BACKOFF_S
     while not stop.is_set():
-        consumer = _consumer_for(settings)
+        consumer = _consumer_for(settings, topic, group)
         try:
-            await consumer.start()
+            if not await _started_unless_stopped(consumer, stop):
+                await consumer.stop()
+                return None
         except KafkaError as exc:
             await consumer.stop()
             log.warning(
@@ -96,60 +152,95 @@ async def _started_consumer(settings: Settings, stop: asyncio.Event) -> AIOKafka
                 return None
             backoff = min(backoff * 2, MAX_BACKOFF_S)
             continue
-        log.info("consuming %s as group %s", settings.topic_flags, GROUP_ID)
+        log.info("consuming %s as group %s", topic, group)
         return consumer
     return None
 
 
-def _decode(batch: Batch, metrics: AlertMetrics | None) -> list[FlagRecord]:
+async def _started_unless_stopped(consumer: AIOKafkaConsumer, stop: asyncio.Event) -> bool:
+    """Start ``consumer``, or give up as soon as ``stop`` is set: joining a group can take
+    a rebalance timeout, and a service asked to stop should not wait for it."""
+    starting = asyncio.ensure_future(consumer.start())
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if starting.done():
+        starting.result()  # raises what stopped the start
+        return True
+    starting.cancel()
+    with contextlib.suppress(asyncio.CancelledError, KafkaError):
+        await starting
+    return False
+
+
+def _decode_flags(batch: Batch, metrics: AlertMetrics | None) -> list[FlagRecord]:
     records = []
-    for messages in batch.values():
-        for message in messages:
-            try:
-                if message.value is None:
-                    raise ValueError("tombstone")
-                records.append(FLAG_ADAPTER.validate_json(message.value))
-            except (ValidationError, ValueError):
-                # Position only: the content (and pydantic's message) may hold personal data.
-                log.warning(
-                    "skipped undecodable flag record at %s[%d] offset %d",
-                    message.topic,
-                    message.partition,
-                    message.offset,
-                )
-                if metrics:
-                    metrics.count_undecodable()
+    for message in _messages(batch):
+        try:
+            if message.value is None:
+                raise ValueError("tombstone")
+            records.append(FLAG_ADAPTER.validate_json(message.value))
+        except (ValidationError, ValueError):
+            _skipped(message, "flag")
+            if metrics:
+                metrics.count_undecodable()
     return records
 
 
-async def _store(
-    store: AlertStore,
-    records: list[FlagRecord],
-    metrics: AlertMetrics | None,
-    stop: asyncio.Event,
-) -> bool:
-    """Apply ``records`` in one transaction, retrying while the database is away."""
+def _decode_journeys(
+    batch: Batch, metrics: AlertMetrics | None
+) -> list[tuple[str, JourneySnapshot | None]]:
+    """(person key, snapshot) per record; a tombstone (no value) erases the child's journey."""
+    records: list[tuple[str, JourneySnapshot | None]] = []
+    for message in _messages(batch):
+        try:
+            if message.value is None:
+                if not message.key:
+                    raise ValueError("tombstone without a key")
+                records.append((message.key.decode(), None))
+                continue
+            snapshot = SNAPSHOT_ADAPTER.validate_json(message.value)
+            records.append((snapshot.person_key, snapshot))
+        except (ValidationError, ValueError):
+            _skipped(message, "journey")
+            if metrics:
+                metrics.count_undecodable_journey()
+    return records
+
+
+def _messages(batch: Batch) -> list[ConsumerRecord[bytes, bytes]]:
+    return [message for messages in batch.values() for message in messages]
+
+
+def _skipped(message: ConsumerRecord[bytes, bytes], what: str) -> None:
+    # Position only: the content (and pydantic's message) may hold personal data.
+    log.warning(
+        "skipped undecodable %s record at %s[%d] offset %d",
+        what,
+        message.topic,
+        message.partition,
+        message.offset,
+    )
+
+
+async def _stored(work: Callable[[], T], count: int, stop: asyncio.Event) -> T | None:
+    """Run ``work`` (one store transaction), retrying while the database is away; None if
+    ``stop`` was set first."""
     backoff = FIRST_BACKOFF_S
     while True:
         try:
-            transitions = await asyncio.to_thread(store.apply_many, records)
-            break
+            return await asyncio.to_thread(work)
         except SQLAlchemyError as exc:
             # The type only: a database error may quote the row, person key included.
             log.error(
-                "could not store %d flag records (%s); retrying in %.1fs",
-                len(records),
+                "could not store %d records (%s); retrying in %.1fs",
+                count,
                 type(exc).__name__,
                 backoff,
             )
             if await _stopped_within(stop, backoff):
-                return False
+                return None
             backoff = min(backoff * 2, MAX_BACKOFF_S)
-    _log_transitions(transitions)
-    if metrics:
-        metrics.count_transitions(records, transitions)
-        metrics.set_open(await asyncio.to_thread(store.counts_by_rule_and_severity))
-    return True
 
 
 async def _commit(consumer: AIOKafkaConsumer, batch: Batch) -> None:

@@ -9,6 +9,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from schemas.flags import FlagRecord
+from services.alerts.routing import JourneyChanges
 from services.alerts.store import Transition
 
 OPEN_ALERTS = "casewatch_alerts_open"
@@ -25,11 +26,17 @@ class AlertMetrics:
         metrics.count_transitions(records, store.apply_many(records))
         metrics.set_open(store.counts_by_rule_and_severity())
         metrics.count_undecodable()
+        metrics.count_casework("acknowledged")
 
     Exposes ``casewatch_alerts_transitions_total{rule, transition}`` (opened, reopened,
-    resolved), ``casewatch_alerts_open{rule, severity}`` (a rule/severity pair seen once stays
-    at 0 when nothing is open, rather than vanishing) and
-    ``casewatch_alert_flags_undecodable_total``.
+    resolved), ``casewatch_alerts_open{rule, severity}`` (live alerts; a rule/severity pair
+    seen once stays at 0 when nothing is open, rather than vanishing),
+    ``casewatch_alert_flags_undecodable_total``, ``casewatch_alerts_casework_total{action}``
+    (acknowledged, snoozed, reassigned, rerouted, escalated, woke),
+    ``casewatch_alert_journeys_total{outcome}`` (stored, stale, forgotten),
+    ``casewatch_alert_journeys_undecodable_total``,
+    ``casewatch_alerts_journey_views_total{channel}`` (page, api) and
+    ``casewatch_alerts_access_denied_total{reason}`` (unauthenticated, forbidden, csrf).
     """
 
     def __init__(self, registry: CollectorRegistry) -> None:
@@ -44,6 +51,35 @@ class AlertMetrics:
             "Records on casewatch.flags that were not valid flag records and were skipped",
             registry=registry,
         )
+        self.casework = Counter(
+            "casewatch_alerts_casework",
+            "Casework on alerts, by people and by the service's own sweep",
+            ["action"],
+            registry=registry,
+        )
+        self.journeys = Counter(
+            "casewatch_alert_journeys",
+            "Journey snapshots from casewatch.journeys, by what the store did with them",
+            ["outcome"],
+            registry=registry,
+        )
+        self.journeys_undecodable = Counter(
+            "casewatch_alert_journeys_undecodable",
+            "Records on casewatch.journeys that were not valid snapshots and were skipped",
+            registry=registry,
+        )
+        self.journey_views = Counter(
+            "casewatch_alerts_journey_views",
+            "Views of a child's journey (each one is also in the audit table)",
+            ["channel"],
+            registry=registry,
+        )
+        self.denied = Counter(
+            "casewatch_alerts_access_denied",
+            "Requests refused: no valid token, a role without access, a missing CSRF token",
+            ["reason"],
+            registry=registry,
+        )
         self._open = _OpenAlerts()
         registry.register(self._open)
 
@@ -56,6 +92,23 @@ class AlertMetrics:
 
     def count_undecodable(self) -> None:
         self.undecodable.inc()
+
+    def count_undecodable_journey(self) -> None:
+        self.journeys_undecodable.inc()
+
+    def count_journeys(self, changes: JourneyChanges) -> None:
+        for outcome in ("stored", "stale", "forgotten"):
+            self.journeys.labels(outcome=outcome).inc(getattr(changes, outcome))
+        self.casework.labels(action="rerouted").inc(changes.rerouted)
+
+    def count_casework(self, action: str, n: int = 1) -> None:
+        self.casework.labels(action=action).inc(n)
+
+    def count_journey_view(self, channel: str) -> None:
+        self.journey_views.labels(channel=channel).inc()
+
+    def count_denied(self, reason: str) -> None:
+        self.denied.labels(reason=reason).inc()
 
     def set_open(self, counts: Mapping[tuple[str, str], int]) -> None:
         """Replace the open-alert gauge with ``{(rule id, severity): open alerts}``."""

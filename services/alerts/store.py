@@ -1,14 +1,17 @@
-"""The alert store: flag records from ``casewatch.flags`` folded into one alert per flag.
+"""The alert store: flag records from ``casewatch.flags`` folded into one alert per flag,
+journey snapshots from ``casewatch.journeys``, the casework people do, and its audit trail.
 
-Transitions of ``AlertStore.apply`` (a flag is known by its ``flag_id``):
+Transitions of ``AlertStore.apply`` (a flag is known by its ``flag_id``; "live" is any
+status but resolved: open, escalated, acknowledged or snoozed):
 
 =================  =====================  ==========================================
 record             alert before           result
 =================  =====================  ==========================================
 raised             none                   ``opened``
-raised             open                   ``unchanged`` (re-delivery or re-publish)
-raised             resolved               ``reopened`` (``times_raised`` + 1)
-resolved           open                   ``resolved`` (``resolved_at`` stored)
+raised             live                   ``unchanged`` (re-delivery or re-publish)
+raised             resolved               ``reopened`` (``times_raised`` + 1, casework
+                                          cleared, routed from the journey again)
+resolved           live                   ``resolved`` (``resolved_at`` stored)
 resolved           resolved               ``unchanged``
 resolved           none                   ``unchanged``, but kept as a resolved alert
 =================  =====================  ==========================================
@@ -18,42 +21,73 @@ its history is complete and a later replay of its older ``raised`` record is rec
 stale; it never appears in an inbox, and a newer ``raised`` for it counts as ``opened``.
 
 A record whose ``changed_at`` is older than the alert's last state change is a replay (a
-re-delivered batch) and changes nothing. Otherwise the descriptive fields (caseworker,
-team, severity, exception, ...) follow the newest record even when the status is unchanged.
+re-delivered batch) and changes nothing. Otherwise the descriptive fields (severity,
+exception, ...) follow the newest record even when the status is unchanged; the owner
+follows ``routing``.
 
-Works on file-backed SQLite and PostgreSQL (``postgresql+psycopg://``). Each call uses its
-own session; ``apply_many`` applies a batch in one transaction. Concurrent appliers are
-safe: SQLite writers are serialised with ``BEGIN IMMEDIATE``; on PostgreSQL the batch's
-rows are locked in ``flag_id`` order and a lost insert race is retried.
+Works on file-backed SQLite and PostgreSQL (``postgresql+psycopg://``); the schema is
+brought to the newest migration when the store opens. Each call uses its own session and
+writes in one transaction. Concurrent writers are safe: SQLite writers are serialised with
+``BEGIN IMMEDIATE``; on PostgreSQL rows are locked in a fixed order and a lost race is
+retried.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime
-from typing import Literal
+from datetime import UTC, date, datetime
+from typing import TypeVar
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.flags import FlagRecord
+from schemas.journeys import JourneySnapshot
+from services.alerts import casework
+from services.alerts.audit import AuditRecord, StatusChange, record_of
+from services.alerts.caseload import Caseload
+from services.alerts.casework import Act, AlertNotFound, SweepResult
 from services.alerts.engine import WRITE, engine_for
-from services.alerts.tables import AlertEventRow, AlertRow, Base
+from services.alerts.escalation import EscalationPolicy
+from services.alerts.fold import Transition, apply_flags
+from services.alerts.lifecycle import (
+    LIVE,
+    AlertStatus,
+    CaseworkInvalid,
+    CaseworkRefused,
+    as_status,
+)
+from services.alerts.migrate import upgrade_to_head
+from services.alerts.routing import JourneyChanges, apply_journeys, parse_snapshot
+from services.alerts.tables import (
+    AlertEventRow,
+    AlertRow,
+    DigestRunRow,
+    JourneyRow,
+    JourneyViewRow,
+)
 
 log = logging.getLogger(__name__)
 
-Transition = Literal["opened", "reopened", "resolved", "unchanged"]
-AlertStatus = Literal["open", "resolved"]
-
-OPEN: AlertStatus = "open"
-RESOLVED: AlertStatus = "resolved"
 WRITE_ATTEMPTS = 5
 # unique violation (the same flag inserted by another applier), serialization failure, deadlock
 RACE_SQLSTATES = {"23505", "40001", "40P01"}
+T = TypeVar("T")
+
+__all__ = [
+    "Alert",
+    "AlertNotFound",
+    "AlertStore",
+    "AuditRecord",
+    "CaseworkInvalid",
+    "CaseworkRefused",
+    "StatusChange",
+    "Transition",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,16 +111,35 @@ class Alert:
     last_changed_at: datetime
     resolved_at: datetime | None
     times_raised: int
+    routing: str = "journey"
+    open_since: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    snoozed_until: date | None = None
+    snooze_reason: str | None = field(default=None, repr=False)  # typed by people
+    escalated_at: datetime | None = None
+    escalated_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class StatusChange:
-    """One row of an alert's history."""
+class Activity:
+    """One opening or escalation since the last digest, with the alert's current owner."""
 
+    event_id: int
+    action: str
+    rule_id: str
+    caseworker_id: str | None
+    team: str | None
+    escalated_to: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class JourneyView:
+    viewer: str
+    roles: str
     flag_id: str
-    status: AlertStatus
-    as_of: date
-    changed_at: datetime
+    viewed_at: datetime
+    channel: str
 
 
 _URGENCY = case({"breach": 0, "warning": 1, "advisory": 2}, value=AlertRow.severity, else_=3)
@@ -95,11 +148,13 @@ _URGENCY = case({"breach": 0, "warning": 1, "advisory": 2}, value=AlertRow.sever
 class AlertStore:
     def __init__(self, url: str) -> None:
         self.engine = engine_for(url)
-        Base.metadata.create_all(self.engine)
+        upgrade_to_head(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self) -> None:
         self.engine.dispose()
+
+    # -- from the journeys worker ----------------------------------------------------------
 
     def apply(self, record: FlagRecord) -> Transition:
         return self.apply_many([record])[0]
@@ -108,64 +163,169 @@ class AlertStore:
         """Apply a batch in order, in one transaction; one transition per record."""
         if not records:
             return []
-        for attempt in range(1, WRITE_ATTEMPTS + 1):
-            try:
-                with self._write() as session:
-                    return _apply_batch(session, records)
-            except (IntegrityError, OperationalError) as exc:
-                if attempt == WRITE_ATTEMPTS or not _lost_race(exc):
-                    raise
-                log.debug("alert write race (%s), attempt %d", type(exc.orig).__name__, attempt)
-        raise AssertionError("unreachable")
+        return self._write_retrying(lambda session: apply_flags(session, records))
 
-    def get(self, flag_id: str) -> Alert | None:
+    def apply_journeys(
+        self, records: Sequence[tuple[str, JourneySnapshot | None]]
+    ) -> JourneyChanges:
+        """Store journey snapshots keyed by person key (``None``: a tombstone) in order."""
+        if not records:
+            return JourneyChanges()
+        return self._write_retrying(lambda session: apply_journeys(session, records))
+
+    # -- casework ---------------------------------------------------------------------------
+
+    def acknowledge(self, flag_id: str, act: Act, reason: str | None = None) -> bool:
+        return self._write_retrying(lambda s: casework.acknowledge(s, flag_id, act, reason))
+
+    def snooze(
+        self, flag_id: str, act: Act, *, until: date, reason: str, max_days: int = 90
+    ) -> None:
+        self._write_retrying(
+            lambda s: casework.snooze(
+                s, flag_id, act, until=until, reason=reason, max_days=max_days
+            )
+        )
+
+    def reassign(
+        self, flag_id: str, act: Act, *, caseworker_id: str | None, reason: str | None = None
+    ) -> bool:
+        return self._write_retrying(
+            lambda s: casework.reassign(s, flag_id, act, caseworker_id=caseworker_id, reason=reason)
+        )
+
+    def sweep(self, act: Act, policy: EscalationPolicy) -> SweepResult:
+        """Wake ended snoozes and escalate overdue acknowledgements (idempotent)."""
+        return self._write_retrying(lambda session: casework.sweep(session, act, policy))
+
+    def record_journey_view(
+        self, alert: Alert, *, viewer: str, roles: Collection[str], channel: str, at: datetime
+    ) -> None:
+        row = JourneyViewRow(
+            viewer=viewer,
+            roles=",".join(sorted(roles)),
+            flag_id=alert.flag_id,
+            person_key=alert.person_key,
+            viewed_at=at,
+            channel=channel,
+        )
+        with self._write() as session:
+            session.add(row)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def get(self, flag_id: str, caseload: Caseload | None = None) -> Alert | None:
+        """The alert, or None when there is none or ``caseload`` does not hold it."""
         with self._sessions() as session:
             row = session.get(AlertRow, flag_id)
-            return _alert(row) if row else None
+            if row is None or (caseload and not caseload.holds(row.caseworker_id, row.team)):
+                return None
+            return _alert(row)
 
     def open_alerts(
-        self, *, caseworker_id: str | None = None, team: str | None = None
+        self,
+        *,
+        caseworker_id: str | None = None,
+        team: str | None = None,
+        caseload: Caseload | None = None,
+        rule_id: str | None = None,
+        severity: str | None = None,
+        statuses: Collection[AlertStatus] = LIVE,
     ) -> list[Alert]:
-        """Open alerts, most urgent first: oldest due date, then breach before warning."""
-        query = select(AlertRow).where(AlertRow.status == OPEN)
-        if caseworker_id is not None:
-            query = query.where(AlertRow.caseworker_id == caseworker_id)
-        if team is not None:
-            query = query.where(AlertRow.team == team)
+        """Live alerts, most urgent first: oldest due date, then breach before warning."""
+        query = select(AlertRow).where(AlertRow.status.in_(sorted(statuses)))
+        query = query.where(*_narrowed(caseworker_id, team, caseload))
+        if rule_id is not None:
+            query = query.where(AlertRow.rule_id == rule_id)
+        if severity is not None:
+            query = query.where(AlertRow.severity == severity)
         query = query.order_by(AlertRow.due_on, _URGENCY, AlertRow.flag_id)
         with self._sessions() as session:
             return [_alert(row) for row in session.scalars(query)]
 
     def counts(self) -> dict[str, int]:
-        """Open alerts by rule id."""
-        query = select(AlertRow.rule_id, func.count()).where(AlertRow.status == OPEN)
+        """Live alerts by rule id."""
+        query = select(AlertRow.rule_id, func.count()).where(AlertRow.status.in_(LIVE))
         with self._sessions() as session:
             rows = session.execute(query.group_by(AlertRow.rule_id))
             return {rule_id: n for rule_id, n in rows}
 
     def counts_by_rule_and_severity(self) -> dict[tuple[str, str], int]:
-        """Open alerts by (rule id, severity): the ``casewatch_alerts_open`` gauge."""
+        """Live alerts by (rule id, severity): the ``casewatch_alerts_open`` gauge."""
         columns = (AlertRow.rule_id, AlertRow.severity)
-        query = select(*columns, func.count()).where(AlertRow.status == OPEN).group_by(*columns)
+        query = select(*columns, func.count()).where(AlertRow.status.in_(LIVE)).group_by(*columns)
         with self._sessions() as session:
             return {(rule, severity): n for rule, severity, n in session.execute(query)}
 
-    def counts_by_caseworker(self) -> dict[str | None, int]:
-        """Open alerts by caseworker id (``None``: not assigned to anyone)."""
+    def counts_by_caseworker(
+        self, caseload: Caseload | None = None, *, team: str | None = None
+    ) -> dict[str | None, int]:
+        """Live alerts by caseworker id (``None``: in a team queue)."""
         column = AlertRow.caseworker_id
-        query = select(column, func.count()).where(AlertRow.status == OPEN).group_by(column)
+        query = select(column, func.count()).where(AlertRow.status.in_(LIVE))
+        query = query.where(*_narrowed(None, team, caseload)).group_by(column)
         with self._sessions() as session:
             return {caseworker: n for caseworker, n in session.execute(query)}
 
-    def history(self, flag_id: str) -> list[StatusChange]:
+    def history(self, flag_id: str) -> list[AuditRecord]:
         query = (
             select(AlertEventRow).where(AlertEventRow.flag_id == flag_id).order_by(AlertEventRow.id)
         )
         with self._sessions() as session:
+            return [record_of(e) for e in session.scalars(query)]
+
+    def journey(self, person_key: str) -> JourneySnapshot | None:
+        with self._sessions() as session:
+            row = session.get(JourneyRow, person_key)
+            return parse_snapshot(row.snapshot) if row else None
+
+    def journey_views(self, person_key: str) -> list[JourneyView]:
+        query = select(JourneyViewRow).where(JourneyViewRow.person_key == person_key)
+        with self._sessions() as session:
             return [
-                StatusChange(e.flag_id, _status(e.status), e.as_of, e.changed_at)
-                for e in session.scalars(query)
+                JourneyView(v.viewer, v.roles, v.flag_id, v.viewed_at, v.channel)
+                for v in session.scalars(query.order_by(JourneyViewRow.id))
             ]
+
+    # -- digests ----------------------------------------------------------------------------
+
+    def activity_since_last_digest(self) -> tuple[int, list[Activity]]:
+        """(the newest audit record id, the openings and escalations after the last digest)."""
+        actions = ("opened", "reopened", "escalated")
+        with self._sessions() as session:
+            since = session.scalar(select(func.max(DigestRunRow.last_event_id))) or 0
+            newest = session.scalar(select(func.max(AlertEventRow.id))) or 0
+            query = (
+                select(AlertEventRow.id, AlertEventRow.action, AlertRow)
+                .join(AlertRow, AlertRow.flag_id == AlertEventRow.flag_id)
+                .where(AlertEventRow.id > since, AlertEventRow.id <= newest)
+                .where(AlertEventRow.action.in_(actions))
+                .order_by(AlertEventRow.id)
+            )
+            return newest, [
+                Activity(event_id, action, a.rule_id, a.caseworker_id, a.team, a.escalated_to)
+                for event_id, action, a in session.execute(query)
+            ]
+
+    def record_digest(self, last_event_id: int, recipients: int) -> None:
+        run = DigestRunRow(
+            sent_at=datetime.now(UTC), last_event_id=last_event_id, recipients=recipients
+        )
+        with self._write() as session:
+            session.add(run)
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _write_retrying(self, work: Callable[[Session], T]) -> T:
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                with self._write() as session:
+                    return work(session)
+            except (IntegrityError, OperationalError) as exc:
+                if attempt == WRITE_ATTEMPTS or not _lost_race(exc):
+                    raise
+                log.debug("alert write race (%s), attempt %d", type(exc.orig).__name__, attempt)
+        raise AssertionError("unreachable")
 
     @contextmanager
     def _write(self) -> Iterator[Session]:
@@ -174,77 +334,18 @@ class AlertStore:
             yield session
 
 
-def _apply_batch(session: Session, records: Sequence[FlagRecord]) -> list[Transition]:
-    ids = sorted({record.flag_id for record in records})
-    # Lock existing rows in one fixed order so concurrent batches cannot deadlock on them.
-    locked = select(AlertRow).where(AlertRow.flag_id.in_(ids)).order_by(AlertRow.flag_id)
-    rows = {row.flag_id: row for row in session.scalars(locked.with_for_update())}
-    transitions: list[Transition] = []
-    for record in records:
-        row = rows.get(record.flag_id)
-        if row is None:
-            rows[record.flag_id] = row = _new_row(record)
-            session.add(row)
-            session.add(_status_change(record, row))
-            transitions.append("opened" if row.status == OPEN else "unchanged")
-        else:
-            transitions.append(_apply_to_row(session, row, record))
-    return transitions
-
-
-def _apply_to_row(session: Session, row: AlertRow, record: FlagRecord) -> Transition:
-    if record.changed_at < row.last_changed_at:
-        return "unchanged"  # a replay of an older state change
-    _take_details(row, record)
-    raised = record.status == "raised"
-    if raised == (row.status == OPEN):
-        return "unchanged"
-    transition: Transition
-    if raised:
-        transition = "opened" if row.times_raised == 0 else "reopened"
-        row.status, row.resolved_at = OPEN, None
-        row.times_raised += 1
-        row.first_raised_at = row.first_raised_at or record.changed_at
-    else:
-        transition = "resolved"
-        row.status, row.resolved_at = RESOLVED, record.changed_at
-    row.last_changed_at = record.changed_at
-    session.add(_status_change(record, row))
-    return transition
-
-
-def _new_row(record: FlagRecord) -> AlertRow:
-    raised = record.status == "raised"
-    row = AlertRow(
-        flag_id=record.flag_id,
-        person_key=record.person_key,
-        status=OPEN if raised else RESOLVED,
-        first_raised_at=record.changed_at if raised else None,
-        last_changed_at=record.changed_at,
-        resolved_at=None if raised else record.changed_at,
-        times_raised=1 if raised else 0,
-    )
-    _take_details(row, record)
-    return row
-
-
-def _take_details(row: AlertRow, record: FlagRecord) -> None:
-    row.rule_id = record.rule_id
-    row.rule_pack_version = record.rule_pack_version
-    row.severity = record.severity
-    row.statutory = record.statutory
-    row.child_ref = record.child_ref
-    row.caseworker_id = record.caseworker_id
-    row.team = record.team
-    row.subject = record.subject
-    row.due_on = record.due_on
-    row.exception = record.exception
-
-
-def _status_change(record: FlagRecord, row: AlertRow) -> AlertEventRow:
-    return AlertEventRow(
-        alert=row, status=row.status, as_of=record.as_of, changed_at=record.changed_at
-    )
+def _narrowed(
+    caseworker_id: str | None, team: str | None, caseload: Caseload | None
+) -> list[ColumnElement[bool]]:
+    """The conditions that narrow a query to a caseworker, a team and a reader's caseload."""
+    terms = []
+    if caseworker_id is not None:
+        terms.append(AlertRow.caseworker_id == caseworker_id)
+    if team is not None:
+        terms.append(AlertRow.team == team)
+    if caseload is not None:
+        terms.append(caseload.clause())
+    return terms
 
 
 def _lost_race(exc: IntegrityError | OperationalError) -> bool:
@@ -254,11 +355,7 @@ def _lost_race(exc: IntegrityError | OperationalError) -> bool:
     return message.startswith("UNIQUE constraint failed") or message == "database is locked"
 
 
-def _status(value: str) -> AlertStatus:
-    return OPEN if value == OPEN else RESOLVED
-
-
 def _alert(row: AlertRow) -> Alert:
     values = {f.name: getattr(row, f.name) for f in fields(Alert)}
-    values["status"] = _status(row.status)
+    values["status"] = as_status(row.status)
     return Alert(**values)

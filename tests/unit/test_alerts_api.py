@@ -1,4 +1,5 @@
-"""The alerts HTTP API and inbox pages, on a SQLite store filled directly (no consumer)."""
+"""The alerts HTTP API and inbox pages, on a SQLite store filled directly (no consumer),
+read by an administrator (who sees every alert)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from prometheus_client import CollectorRegistry
 
 from schemas.flags import FlagRecord
 from services.alerts.api import create_app
+from services.alerts.auth import mint_token
+from services.alerts.config import AlertSettings
 from services.alerts.metrics import AlertMetrics
 from services.alerts.store import AlertStore
 from services.runtime.settings import Settings
@@ -77,8 +80,12 @@ def registry() -> CollectorRegistry:
 @pytest.fixture
 def client(tmp_path: Path, store: AlertStore, registry: CollectorRegistry) -> Iterator[TestClient]:
     settings = Settings(data_dir=tmp_path)
-    app = create_app(settings, store, consume=False, registry=registry, clock=lambda: TODAY)
-    with TestClient(app) as client:
+    config = AlertSettings()
+    app = create_app(
+        settings, store, consume=False, registry=registry, clock=lambda: TODAY, config=config
+    )
+    admin = mint_token(config, tmp_path, subject="admin-1", roles=["admin"])
+    with TestClient(app, headers={"Authorization": f"Bearer {admin}"}) as client:
         yield client
 
 
@@ -112,6 +119,9 @@ def test_an_alert_in_json(client: TestClient) -> None:
         "days_overdue": 25,
         "exception": False,
         "first_raised_at": "2026-02-20T09:00:00Z",
+        "status": "open",
+        "snoozed_until": None,
+        "escalated_to": None,
     }
 
 
@@ -145,9 +155,10 @@ def test_inbox_page_is_an_accessible_table(client: TestClient) -> None:
     assert (
         "<table>" in page and "<caption>Open alerts for cw-ana, most urgent first</caption>" in page
     )
-    for heading in ["Rule", "Child", "Due date", "Days overdue", "Severity"]:
+    for heading in ["Rule", "Child", "Due date", "Days overdue", "Severity", "Status"]:
         assert f">{heading}</th>" in page
-    assert page.count('<th scope="col"') == 5
+    assert page.count('<th scope="col"') == 6
+    assert '<label class="label" for="rule">Rule</label>' in page
     assert "Annual review overdue" in page and "CHILD-1" in page
     assert '<time datetime="2026-02-05">5 February 2026</time>' in page
     assert "CHILD-2" not in page  # cw-ben's
@@ -169,7 +180,8 @@ def test_inbox_escapes_what_it_shows(client: TestClient) -> None:
 
 def test_an_empty_inbox_says_so(client: TestClient) -> None:
     page = client.get("/inbox/cw-nobody").text
-    assert "There are no open alerts for cw-nobody." in page
+    assert "<h1>Open alerts for cw-nobody</h1>" in page
+    assert "There are no open alerts." in page
     assert "<table>" not in page
 
 
@@ -178,7 +190,7 @@ def test_index_links_caseworkers_to_their_inboxes(client: TestClient) -> None:
     assert "<h1>Open alerts by caseworker</h1>" in page
     assert '<a href="/inbox?caseworker=cw-ana">cw-ana</a></td><td class="numeric">3</td>' in page
     assert '<a href="/inbox?caseworker=cw-ben">cw-ben</a></td><td class="numeric">1</td>' in page
-    assert "1 open alert has no caseworker." in page
+    assert "1 open alert is in a team queue." in page
 
 
 @pytest.mark.parametrize("path", ["/", "/inbox/cw-ana", "/alerts", "/healthz", "/metrics", "/nope"])

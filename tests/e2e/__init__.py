@@ -1,0 +1,1 @@
+"""End-to-end tests: the running system, driven as a person would (a real browser)."""
