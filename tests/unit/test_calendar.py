@@ -3,7 +3,16 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.journeys.domain.calendar import academic_year, add_months, national_curriculum_year
+from services.journeys.domain.calendar import (
+    academic_year,
+    academic_year_end,
+    academic_year_start,
+    add_months,
+    day_in_month,
+    national_curriculum_year,
+    ncy_from_recorded,
+    next_on_or_after,
+)
 
 
 def test_leap_day_plus_twelve_months_clamps_to_28_feb() -> None:
@@ -57,3 +66,35 @@ def test_ncy_changes_only_on_1_september(dob: date, on: date) -> None:
     nxt = on + timedelta(days=1)
     delta = national_curriculum_year(nxt, dob) - national_curriculum_year(on, dob)
     assert delta == (1 if (nxt.month, nxt.day) == (9, 1) else 0)
+
+
+def test_academic_year_start_and_end() -> None:
+    assert academic_year_start(2025) == date(2025, 9, 1)
+    assert academic_year_end(2025) == date(2026, 8, 31)
+    assert academic_year(academic_year_end(2025)) == academic_year(academic_year_start(2025))
+
+
+def test_day_in_month_clamps() -> None:
+    assert day_in_month(2025, 6, 31) == date(2025, 6, 30)
+    assert day_in_month(2025, 2, 29) == date(2025, 2, 28)
+    assert day_in_month(2024, 2, 29) == date(2024, 2, 29)
+
+
+def test_next_on_or_after() -> None:
+    assert next_on_or_after(date(2025, 7, 31), 7, 31) == date(2025, 7, 31)  # the day itself
+    assert next_on_or_after(date(2025, 8, 15), 7, 31) == date(2026, 7, 31)
+    assert next_on_or_after(date(2025, 2, 28), 7, 31) == date(2025, 7, 31)
+    assert next_on_or_after(date(2025, 3, 1), 2, 29) == date(2026, 2, 28)
+
+
+def test_recorded_year_group_moves_up_each_1_september() -> None:
+    since = date(2025, 10, 1)  # recorded as Year 5 in the autumn term
+    assert ncy_from_recorded(date(2026, 8, 31), 5, since) == 5
+    assert ncy_from_recorded(date(2026, 9, 1), 5, since) == 6
+
+
+@given(dates, st.integers(min_value=1, max_value=12), st.integers(min_value=1, max_value=31))
+def test_next_on_or_after_is_the_first_such_date(d: date, month: int, day: int) -> None:
+    found = next_on_or_after(d, month, day)
+    assert d <= found < add_months(d, 12) + timedelta(days=1)
+    assert found.month == month and found.day == min(day, day_in_month(found.year, month, 31).day)

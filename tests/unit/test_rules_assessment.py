@@ -96,3 +96,12 @@ def test_next_deadline_walks_the_assessment_clocks() -> None:
         on = nxt
     # 6-week breach opens; week 16 (warning + advisory); 20-week breach opens, 16W closes
     assert seen == [date(2025, 2, 18), date(2025, 4, 28), date(2025, 4, 29), date(2025, 5, 27)]
+
+
+def test_historical_outcome_dated_later_is_not_known_yet() -> None:
+    # found by review of the next_deadline contract: H dated after as_of must not close early
+    h = ev(AssessmentCompleted(request_id="R1", outcome="H", outcome_on=date(2025, 9, 1)))
+    assert flags([REQUEST, h], date(2025, 6, 1), "R-ISSUE-20W") == [
+        (date(2025, 5, 26), "breach", True)
+    ]
+    assert flags([REQUEST, h], date(2025, 9, 1), "R-ISSUE-20W") == []

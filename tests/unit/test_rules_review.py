@@ -155,3 +155,17 @@ def test_ceased_plan_has_no_review_clocks_at_all() -> None:
     ceased = ev(PlanCeased(plan_id="P1", ceased_on=date(2025, 1, 31), reason=3))
     found = evaluate(fold(PERSON, [ISSUED, ceased]), date(2025, 8, 1), DEFAULT_PACK)
     assert found == {}
+
+
+def test_late_report_flag_is_fixed_by_the_report_date() -> None:
+    # found by the next_deadline property test: the clock must not move with as_of
+    meeting = ev(
+        ReviewMeetingHeld(
+            plan_id="P1", meeting_on=date(2025, 1, 6), report_sent_on=date(2025, 2, 10)
+        )
+    )
+    issued = ev(PlanIssued(plan_id="P1", issued_on=date(2024, 1, 10)))
+    report = [("review:P1:2025-01-06:report", date(2025, 1, 20), "advisory")]
+    assert flags([issued, meeting], date(2025, 1, 25), "R-AR-STEPS") == report
+    assert flags([issued, meeting], date(2025, 2, 9), "R-AR-STEPS") == report
+    assert flags([issued, meeting], date(2025, 2, 10), "R-AR-STEPS") == []

@@ -35,3 +35,30 @@ def age_on(on: date, date_of_birth: date) -> int:
     """Age in whole years on ``on`` (rules.md §1)."""
     years = on.year - date_of_birth.year
     return years if on >= birthday_in(on.year, date_of_birth) else years - 1
+
+
+def academic_year_start(year: int) -> date:
+    """1 September of academic year ``year`` (the year is named by its starting year)."""
+    return date(year, 9, 1)
+
+
+def academic_year_end(year: int) -> date:
+    """31 August, the last day of academic year ``year``."""
+    return date(year + 1, 8, 31)
+
+
+def ncy_from_recorded(on: date, year_group: int, recorded_from: date) -> int:
+    """R-NCY override: a year group recorded as applying on ``recorded_from`` moves up one
+    year on each 1 September: recorded + (ay(on) - ay(recorded_from))."""
+    return year_group + academic_year(on) - academic_year(recorded_from)
+
+
+def day_in_month(year: int, month: int, day: int) -> date:
+    """The ``day`` of ``month`` in ``year``, clamped to month end (31 June is 30 June)."""
+    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+
+
+def next_on_or_after(d: date, month: int, day: int) -> date:
+    """The first date on or after ``d`` that falls on ``day`` of ``month`` (day clamped)."""
+    this_year = day_in_month(d.year, month, day)
+    return this_year if this_year >= d else day_in_month(d.year + 1, month, day)

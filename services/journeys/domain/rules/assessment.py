@@ -34,7 +34,7 @@ def _assessment_decided(request: RequestView, as_of: date) -> bool:
     a = request.assessment
     if a is None or a.outcome == "A":
         return False
-    return a.outcome == "H" or _known_by(a.outcome_on, as_of)
+    return _known_by(a.outcome_on, as_of)
 
 
 def _plan_issued(request: RequestView, issued: Sequence[PlanView], as_of: date) -> bool:

@@ -135,9 +135,11 @@ def steps(journey: Journey, as_of: date, pack: RulePack) -> list[Clock]:
             for step, sent, due in late_before:
                 if sent is not None and sent > due:
                     found.append(_advisory("R-AR-STEPS", f"{subject}:{step}", due, m.meeting_on))
+            # The report date is part of the meeting fact, so the clock is fixed by it: open
+            # from the day after the report was due until the report went (if ever).
             report_due = m.meeting_on + timedelta(days=r.report_days)
             sent = m.report_sent_on
-            if sent is None or sent > as_of:
+            if sent is None or sent > report_due:
                 found.append(
                     _advisory(
                         "R-AR-STEPS",
@@ -147,8 +149,6 @@ def steps(journey: Journey, as_of: date, pack: RulePack) -> list[Clock]:
                         closes_on=sent,
                     )
                 )
-            elif sent > report_due:
-                found.append(_advisory("R-AR-STEPS", f"{subject}:report", report_due, sent))
     return found
 
 
