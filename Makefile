@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck schemas clean
+.PHONY: run test lint typecheck schemas dashboards clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,13 +18,17 @@ run: $(STAMP)
 
 ## test: lint, type-check and run every test (integration tests start the real broker)
 test: $(STAMP)
-	$(BIN)/ruff check schemas services tests
-	$(BIN)/ruff format --check schemas services tests
+	$(BIN)/ruff check schemas services tests deploy
+	$(BIN)/ruff format --check schemas services tests deploy
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 schemas: $(STAMP)
 	$(BIN)/python -m schemas.generate
+
+## dashboards: regenerate deploy/grafana/dashboards/*.json from deploy/grafana/generate.py
+dashboards: $(STAMP)
+	$(BIN)/python -m deploy.grafana.generate
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
