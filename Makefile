@@ -18,6 +18,7 @@ run: $(STAMP)
 
 ## test: lint, type-check and run every test (integration tests start the real broker)
 test: $(STAMP)
+	scripts/system-deps
 	$(BIN)/ruff check schemas services tests deploy
 	$(BIN)/ruff format --check schemas services tests deploy
 	$(BIN)/mypy
