@@ -14,14 +14,26 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    model_serializer,
+    model_validator,
+)
 
 SCHEMA_VERSION: Literal[1] = 1
 
 RequestOutcome = Literal["Y", "N", "A", "W", "H"]  # SEN2 requestoutcometype / assessmentoutcometype
 ReviewOutcome = Literal["M", "A", "C"]  # SEN2 reviewoutcometype: maintain, amend, cease
+SenType = Literal[
+    "SPLD", "MLD", "SLD", "PMLD", "SEMH", "SLCN", "HI", "VI", "MSI", "PD", "ASD", "DS", "OTH"
+]  # SEN2 sentype (5.8a)
 
 
 class _Payload(BaseModel):
@@ -46,6 +58,24 @@ class PersonRegistered(_Payload):
     )
     caseworker_id: str | None = None
     team: str | None = None
+    primary_need: SenType | None = Field(
+        default=None, description="SEN2 5.8 SENneed rank 1 on the plan in force (added in 1.1)"
+    )
+    secondary_need: SenType | None = Field(
+        default=None, description="SEN2 5.8 SENneed rank 2 on the plan in force (added in 1.1)"
+    )
+
+    # Fields added after the first release are left out of the JSON while unset, so events
+    # that do not use them keep their bytes and their deterministic ids.
+    _ADDED: ClassVar[tuple[str, ...]] = ("primary_need", "secondary_need")
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in self._ADDED:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
 
 
 class PersonUpdated(PersonRegistered):

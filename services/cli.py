@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from services.ingest import cli as ingest_cli
 from services.runtime import logs
 from services.runtime.settings import Settings
 
@@ -44,6 +45,8 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    if args.service == "ingest":
+        return ingest_cli.cmd_serve_ingest(settings)
     import uvicorn
 
     from services.alerts.api import create_app
@@ -59,23 +62,27 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ingest_ssd(settings: Settings, args: argparse.Namespace) -> int:
-    from services.ingest.runner import ingest_ssd
+def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
+    from services.alerts.commands import token
 
-    return ingest_ssd(settings, Path(args.path), dry_run=args.dry_run, report=args.report)
-
-
-def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
-    from services.ingest.demo import write_demo_export
-
-    today = args.today or date.today()
-    summary = write_demo_export(Path(args.out), children=args.children, seed=args.seed, today=today)
-    print(f"wrote a synthetic authority of {summary.children} children to {args.out}")
     print(
-        f"  plans: {summary.plans}, lapsed reviews: {summary.lapsed_reviews}, "
-        f"20-week breaches open: {summary.open_20w_breaches}"
+        token(
+            settings,
+            subject=args.sub,
+            roles=args.role,
+            team=args.team,
+            hours=args.hours,
+            link=args.link,
+        )
     )
     return 0
+
+
+def cmd_notify_digest(settings: Settings, _: argparse.Namespace) -> int:
+    from services.alerts.commands import notify_digest
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return notify_digest(settings)
 
 
 def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
@@ -93,6 +100,17 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
     )
     for issue in reading.issues:
         print(issue, file=sys.stderr)
+    if args.measures:  # the managers' measures, as the worker exports them
+        from services.journeys.replay import measures, render_measures
+
+        text = render_measures(
+            measures(reading.events, args.as_of, pack), args.format, args.as_of, pack
+        )
+        if args.out:
+            Path(args.out).write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+        return 0
     rows = open_flags(reading.events, args.as_of, pack)
     if args.rule:
         rows = [r for r in rows if r.rule_id in args.rule]
@@ -103,6 +121,12 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def cmd_lag_exporter(settings: Settings, _: argparse.Namespace) -> int:
+    from services.runtime.lag import run_lag_exporter
+
+    return run_lag_exporter(settings)
 
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
@@ -123,18 +147,35 @@ def parser() -> argparse.ArgumentParser:
 
     sub.add_parser("worker", help="run the journeys worker (faust)").set_defaults(func=cmd_worker)
     sub.add_parser("topics", help="create the casewatch topics").set_defaults(func=cmd_topics)
+    sub.add_parser(
+        "lag-exporter", help="serve the consumer groups' lag as Prometheus metrics"
+    ).set_defaults(func=cmd_lag_exporter)
 
     serve = sub.add_parser("serve", help="run an HTTP service")
-    serve.add_argument("service", choices=["alerts"])
+    serve.add_argument("service", choices=["alerts", "ingest"])
     serve.set_defaults(func=cmd_serve)
 
-    ingest = sub.add_parser("ingest", help="publish events from a case-system export")
-    isub = ingest.add_subparsers(dest="format", required=True)
-    ssd = isub.add_parser("ssd", help="Liquidlogic SSD-style CSV extract (a directory)")
-    ssd.add_argument("path")
-    ssd.add_argument("--dry-run", action="store_true", help="validate only; publish nothing")
-    ssd.add_argument("--report", choices=["text", "json"], default="text")
-    ssd.set_defaults(func=cmd_ingest_ssd)
+    token = sub.add_parser("token", help="mint a dev token for the alerts inbox (local key)")
+    token.add_argument(
+        "--role",
+        action="append",
+        required=True,
+        choices=["caseworker", "manager", "integrator", "admin"],
+        help="repeat for several roles",
+    )
+    token.add_argument("--sub", required=True, help="the person's id, e.g. cw-01")
+    token.add_argument("--team", help="the team (a manager sees this team's alerts)")
+    token.add_argument("--hours", type=float, default=8.0, help="how long the token lasts")
+    token.add_argument("--link", action="store_true", help="print a login link instead")
+    token.set_defaults(func=cmd_token)
+
+    notify = sub.add_parser("notify", help="send notifications")
+    nsub = notify.add_subparsers(dest="notification", required=True)
+    nsub.add_parser("digest", help="the daily digest of new and escalated alerts").set_defaults(
+        func=cmd_notify_digest
+    )
+
+    ingest_cli.add_ingest_parser(sub)
 
     replay = sub.add_parser("replay", help="every open flag of an export on a date")
     replay.add_argument("export", help="an SSD export directory")
@@ -143,14 +184,12 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("--out", help="write to this file instead of standard output")
     replay.add_argument("--rule", action="append", help="only this rule id (repeatable)")
     replay.add_argument("--pack", help="a rule pack YAML file (default: the shipped pack)")
+    replay.add_argument(
+        "--measures", action="store_true", help="the managers' measures instead of the flags"
+    )
     replay.set_defaults(func=cmd_replay)
 
-    demo = sub.add_parser("demo-data", help="write a synthetic authority's SSD export")
-    demo.add_argument("--children", type=int, default=300)
-    demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--out", required=True)
-    demo.add_argument("--today", type=date.fromisoformat, default=None)
-    demo.set_defaults(func=cmd_demo_data)
+    ingest_cli.add_demo_parser(sub)
     return p
 
 

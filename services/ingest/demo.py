@@ -1,4 +1,4 @@
-"""A synthetic authority as a Liquidlogic SSD export, for demos and end-to-end tests.
+"""A synthetic authority — SSD export, SEN2 return, health referrals — for demos and tests.
 
 Every child is given a *pathway* first (plan reviewed on time, plan with a lapsed annual
 review, open request past 20 weeks, ...) and then dates that put it clearly inside that
@@ -8,29 +8,35 @@ domain rules and check that the rules find exactly what was built.
 
 The mix follows rules.md §8: ~70% of children have a plan, about half of plans are issued
 within 20 weeks, ~85% of decisions whether to assess come within 6 weeks, and about one plan
-in six has a lapsed annual review.  Names are from small, obviously made-up lists.
+in six has a lapsed annual review.  Names are from small, obviously made-up lists.  Needs,
+placements, year groups at a transfer and referrals are added by ``demo_extras``; the files
+are written by ``demo_ssd``, ``demo_sen2`` and ``demo_health``.
 """
 
 from __future__ import annotations
 
-import csv
 import random
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Literal
 
-Pathway = Literal[
-    "plan_reviewed",  # plan in force, new or reviewed within the last year
-    "plan_lapsed",  # plan in force, annual review overdue (R-AR-DUE)
-    "plan_ceased",
-    "in_progress",  # request inside its 20 weeks
-    "overdue",  # request open past 20 weeks with no plan (R-ISSUE-20W)
-    "refused",
-    "withdrawn",
-]
+from services.ingest.demo_extras import add_extras
+from services.ingest.demo_health import write_health
+from services.ingest.demo_sen2 import DEMO_LA, SEN2_FILE, write_sen2
+from services.ingest.demo_ssd import Style, write_ssd
+from services.ingest.demo_types import (
+    CASEWORKERS,
+    FORENAMES,
+    SURNAMES,
+    DemoChild,
+    DemoPlan,
+    Pathway,
+)
+
+__all__ = ["CASEWORKERS", "FORENAMES", "SURNAMES", "DemoChild", "DemoSummary", "write_demo_export"]
+
 # share of children on each pathway
 MIX: Mapping[Pathway, float] = {
     "plan_reviewed": 0.55,
@@ -41,40 +47,9 @@ MIX: Mapping[Pathway, float] = {
     "refused": 0.08,
     "withdrawn": 0.05,
 }
-CASEWORKERS: Mapping[str, str] = {
-    f"cw-{n:02d}": team
-    for n, team in zip(
-        range(1, 9),
-        ("north", "north", "south", "south", "east", "east", "west", "west"),
-        strict=True,
-    )
-}
-FORENAMES = ("Ada", "Bo", "Cy", "Di", "Ed", "Flo", "Gus", "Hal", "Ivy", "Jo", "Kit", "Lu")
-SURNAMES = ("Example", "Sample", "Specimen", "Placeholder", "Madeup", "Fictional", "Testcase")
 ISSUE_DAYS = 140  # R-ISSUE-20W
 DECIDE_DAYS = 42  # R-DECIDE-6W
-
-
-@dataclass(frozen=True)
-class DemoPlan:
-    start: date
-    ceased: date | None = None
-    cease_reason: int | None = None
-    last_review: date | None = None
-    meeting: date | None = None
-    review_outcome: str = ""
-
-
-@dataclass(frozen=True)
-class DemoChild:
-    number: int
-    pathway: Pathway
-    caseworker: str
-    born: date
-    received: date
-    decision: tuple[str, date] | None = None  # request outcome and its date
-    assessment: tuple[str, date | None, bool] | None = None  # outcome ("" pending), date, Week20
-    plan: DemoPlan | None = None
+DECISION_DAYS = 28  # R-AR-DECISION-4W
 
 
 @dataclass(frozen=True)
@@ -150,7 +125,9 @@ def _plan(rng: random.Random, pathway: Pathway, today: date) -> DemoPlan:
 
 
 def _reviewed(rng: random.Random, start: date, decided: date, with_meeting: bool) -> DemoPlan:
-    meeting = decided - _days(rng, 14, 42) if with_meeting else None
+    """DfE 2024: 44.4% of review decisions within 4 weeks of the meeting (R-AR-DECISION-4W)."""
+    gap = _days(rng, 10, DECISION_DAYS) if rng.random() < 0.444 else _days(rng, 29, 70)
+    meeting = max(decided - gap, start + timedelta(days=1)) if with_meeting else None
     outcome = rng.choice(("M", "M", "M", "A", ""))
     return DemoPlan(start=start, last_review=decided, meeting=meeting, review_outcome=outcome)
 
@@ -213,7 +190,8 @@ def build_children(children: int, seed: int, today: date) -> list[DemoChild]:
         else:
             child = _child_without_plan(rng, pathway, today)
         built.append(replace(child, number=number, caseworker=caseworker))
-    return built
+    # a second stream, so the core authority is the same with or without the extras
+    return add_extras(built, random.Random(seed + 1_000_003), today)
 
 
 # --- the summary ---------------------------------------------------------------------------
@@ -254,116 +232,34 @@ def _by_caseworker(children: Sequence[DemoChild]) -> dict[str, int]:
     return {caseworker: counts[caseworker] for caseworker in sorted(CASEWORKERS)}
 
 
-# --- the export ----------------------------------------------------------------------------
-
-PERSON_COLUMNS = (
-    "pers_person_id", "pers_legacy_id", "pers_upn", "pers_forename", "pers_surname", "pers_sex",
-    "pers_gender", "pers_ethnicity", "pers_dob", "pers_single_unique_id", "pers_upn_unknown",
-    "pers_send_flag", "pers_expected_dob", "pers_death_date", "pers_is_mother",
-    "pers_nationality", "caseworker_id", "team",
-)  # fmt: skip
-SEND_COLUMNS = ("send_table_id", "send_person_id", "send_upn", "send_uln", "send_upn_unknown")
-REQUEST_COLUMNS = (
-    "ehcr_ehcp_request_id", "ehcr_send_table_id", "ehcr_ehcp_req_date",
-    "ehcr_ehcp_req_outcome_date", "ehcr_ehcp_req_outcome",
-)  # fmt: skip
-ASSESSMENT_COLUMNS = (
-    "ehca_ehcp_assessment_id", "ehca_ehcp_request_id", "ehca_ehcp_assessment_outcome_date",
-    "ehca_ehcp_assessment_outcome", "ehca_ehcp_assessment_exceptions",
-)  # fmt: skip
-PLAN_COLUMNS = (
-    "ehcn_named_plan_id", "ehcn_ehcp_asmt_id", "ehcn_named_plan_start_date",
-    "ehcn_named_plan_ceased_date", "ehcn_named_plan_ceased_reason",
-)  # fmt: skip
-ACTIVE_COLUMNS = (
-    "ehcp_active_ehcp_id", "ehcp_ehcp_request_id", "ehcp_active_ehcp_last_review_date",
-    "ReviewMeeting", "ReviewOutcome",
-)  # fmt: skip
-
-Cell = str | date | int | None
-
-
-def person_id(child: DemoChild) -> str:
-    return str(700000 + child.number)
-
-
-def _iso(value: Cell) -> str:
-    if value is None:
-        return ""
-    return value.isoformat() if isinstance(value, date) else str(value)
-
-
-def _write(out_dir: Path, table: str, header: Sequence[str], rows: list[list[Cell]]) -> None:
-    with (out_dir / f"{table}.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows([_iso(cell) for cell in row] for row in rows)
-
-
-def _person_row(child: DemoChild) -> list[Cell]:
-    n = child.number
-    forename = FORENAMES[n % len(FORENAMES)]
-    surname = SURNAMES[(n // len(FORENAMES)) % len(SURNAMES)]
-    upn = f"DEMO{n:09d}"  # UPN-shaped, and plainly not a real one
-    sex = ("F", "M")[n % 2]
-    team = CASEWORKERS[child.caseworker]
-    return [person_id(child), "", upn, forename, surname, sex, "", "", child.born, "", "", "Y",
-            None, None, "", "", child.caseworker, team]  # fmt: skip
-
-
-def _request_rows(child: DemoChild) -> list[list[Cell]]:
-    n = child.number
-    outcome, decided = child.decision if child.decision else ("", None)
-    return [[f"REQ{n:05d}", f"SEND{n:05d}", child.received, decided, outcome]]
-
-
-def _assessment_rows(child: DemoChild) -> list[list[Cell]]:
-    if child.assessment is None:
-        return []
-    outcome, on, exception = child.assessment
-    n = child.number
-    return [[f"ASMT{n:05d}", f"REQ{n:05d}", on, outcome, "1" if exception else "0"]]
-
-
-def _plan_rows(child: DemoChild) -> list[list[Cell]]:
-    plan, n = child.plan, child.number
-    if plan is None:
-        return []
-    return [[f"PLAN{n:05d}", f"ASMT{n:05d}", plan.start, plan.ceased, plan.cease_reason]]
-
-
-def _active_rows(child: DemoChild) -> list[list[Cell]]:
-    plan, n = child.plan, child.number
-    if plan is None or plan.ceased is not None:
-        return []
-    return [[f"ACT{n:05d}", f"REQ{n:05d}", plan.last_review, plan.meeting, plan.review_outcome]]
-
-
-def write_export(out_dir: Path, children: Sequence[DemoChild]) -> None:
-    """The six SSD CSVs (ISO dates, header row, extension columns) for ``children``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _write(out_dir, "ssd_person", PERSON_COLUMNS, [_person_row(c) for c in children])
-    sends: list[list[Cell]] = [
-        [f"SEND{c.number:05d}", person_id(c), f"DEMO{c.number:09d}", "", ""] for c in children
-    ]
-    _write(out_dir, "ssd_send", SEND_COLUMNS, sends)
-    for table, header, rows_of in (
-        ("ssd_ehcp_requests", REQUEST_COLUMNS, _request_rows),
-        ("ssd_ehcp_assessment", ASSESSMENT_COLUMNS, _assessment_rows),
-        ("ssd_ehcp_named_plan", PLAN_COLUMNS, _plan_rows),
-        ("ssd_ehcp_active_plans", ACTIVE_COLUMNS, _active_rows),
-    ):
-        _write(out_dir, table, header, [row for c in children for row in rows_of(c)])
-
-
-def write_demo_export(out_dir: Path, *, children: int, seed: int, today: date) -> DemoSummary:
+def write_demo_export(
+    out_dir: Path,
+    *,
+    children: int,
+    seed: int,
+    today: date,
+    messy: bool = False,
+    la_code: str = DEMO_LA,
+    sen2: bool = True,
+    health: bool = True,
+) -> DemoSummary:
     """Write a synthetic authority of ``children`` children dated relative to ``today``.
 
-    The same ``seed`` and ``today`` always write the same bytes.  Every date is on or
-    before ``today``; read it with an ``extracted_at`` on ``today``.
+    ``out_dir`` gets the SSD CSVs, and (unless turned off) ``health_referrals.csv`` with its
+    ``health_mapping.yaml``, and ``sen2/sen2_return.xml``: the same children as the DfE
+    return, in a subdirectory because it restates the SSD export (ingest one or the other).
+    ``messy`` writes the CSVs as integrators' files look: BOM, CRLF, mixed date shapes,
+    blank trailing columns and repeated rows.  The same arguments always write the same
+    bytes.  Every date but a planned transfer is on or before ``today``; read it with an
+    ``extracted_at`` on ``today``.
     """
     if children < 0:
         raise ValueError("children must not be negative")
     built = build_children(children, seed, today)
-    write_export(out_dir, built)
+    style = Style(random.Random(seed + 7) if messy else None)
+    write_ssd(out_dir, built, style)
+    if health:
+        write_health(out_dir, built, style)
+    if sen2:
+        write_sen2(out_dir / "sen2" / SEN2_FILE, built, today=today, la_code=la_code)
     return summarise(built)

@@ -1,59 +1,236 @@
-"""``casewatch ingest``: read an export, report what is wrong, publish what is right."""
+"""``casewatch ingest {ssd,sen2,health,export} PATH``: read, diff, report, publish.
+
+Exit code: 0 nothing rejected; 1 something rejected (a row, a SEN2 module, a file) — the
+rest was published unless ``--all-or-nothing``; 2 publishing failed (the state is then not
+updated, so the next run publishes the same facts again).
+"""
 
 from __future__ import annotations
 
-import json
+import gc
 import logging
-from dataclasses import asdict
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
+from typing import Protocol, Self, TextIO
 
-from services.ingest.publisher import EventPublisher
-from services.ingest.ssd import ExportReading, read_ssd_export
+from schemas.events import Event
+from services.ingest.config import IngestSettings
+from services.ingest.export import read_export
+from services.ingest.health import read_health_referrals
+from services.ingest.issues import ExportReading, Issue, merge
+from services.ingest.linking import IdentityLinker
+from services.ingest.pipeline import ProducerProcess
+from services.ingest.progress import ProgressBar
+from services.ingest.publisher import PublishReport
+from services.ingest.report import RunSummary, render
+from services.ingest.sen2 import read_sen2_return
+from services.ingest.ssd import read_ssd_export
+from services.ingest.state import IngestState
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 
+KINDS = ("ssd", "sen2", "health", "export")
+SSD_SOURCE = "liquidlogic"
 
-def print_report(reading: ExportReading, fmt: str) -> None:
-    if fmt == "json":
-        print(
-            json.dumps(
-                {
-                    "rows_read": reading.rows_read,
-                    "rows_rejected": reading.rows_rejected,
-                    "events": len(reading.events),
-                    "issues": [asdict(i) for i in reading.issues],
-                },
-                indent=2,
+
+@dataclass(frozen=True)
+class IngestOptions:
+    kind: str
+    path: Path
+    dry_run: bool = False
+    report: str = "text"
+    all_or_nothing: bool = False
+    republish: bool = False
+    mapping: Path | None = None
+
+
+def read(
+    options: IngestOptions,
+    *,
+    secret: str,
+    extracted_at: datetime,
+    linker: IdentityLinker,
+    tolerance: int,
+    progress: Callable[[int, int], None] | None = None,
+    sink: Callable[[Event], None] | None = None,
+) -> ExportReading:
+    """The reading of ``options.path`` by the adapter ``options.kind``."""
+    path = options.path
+    if options.kind == "ssd":
+        return read_ssd_export(
+            path,
+            secret=secret,
+            extracted_at=extracted_at,
+            linker=linker,
+            future_tolerance_days=tolerance,
+            progress=progress,
+            sink=sink,
+        )
+    if options.kind == "sen2":
+        files = sorted(path.glob("*.xml")) if path.is_dir() else [path]
+        readings = [
+            read_sen2_return(
+                f,
+                secret=secret,
+                extracted_at=extracted_at,
+                linker=linker,
+                future_tolerance_days=tolerance,
+                progress=progress,
             )
+            for f in files
+        ]
+        return merge(readings)
+    if options.kind == "health":
+        return read_health_referrals(
+            path,
+            secret=secret,
+            extracted_at=extracted_at,
+            mapping=options.mapping,
+            linker=linker,
+            future_tolerance_days=tolerance,
+            progress=progress,
         )
-        return
-    for issue in reading.issues:
-        print(issue)
-    print(
-        f"{reading.rows_read} rows read, {reading.rows_rejected} rejected, "
-        f"{len(reading.events)} events"
-    )
-
-
-def ingest_ssd(settings: Settings, path: Path, *, dry_run: bool, report: str) -> int:
-    """Exit code: 0 all rows accepted, 1 some rows rejected (the rest published), 2 failure."""
-    reading = read_ssd_export(
+    return read_export(
         path,
-        secret=settings.person_key_secret.get_secret_value(),
-        extracted_at=datetime.now(UTC),
+        secret=secret,
+        extracted_at=extracted_at,
+        linker=linker,
+        future_tolerance_days=tolerance,
+        progress=progress,
     )
-    print_report(reading, report)
-    if not dry_run and reading.events:
-        with EventPublisher(settings.kafka_bootstrap, settings.topic_events) as publisher:
-            result = publisher.publish(reading.events)
-        log.info(
-            "published %s events to %s (%s failed)",
-            result.published,
-            settings.topic_events,
-            result.failed,
-        )
-        if result.failed:
-            return 2
-    return 1 if reading.rows_rejected else 0
+
+
+class Producer(Protocol):
+    """What the runner publishes through (``ProducerProcess``, ``EventPublisher``, a fake)."""
+
+    def send(self, event: Event) -> None: ...
+
+    def finish(self) -> PublishReport: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
+def run_ingest(
+    settings: Settings,
+    options: IngestOptions,
+    *,
+    ingest: IngestSettings | None = None,
+    publisher: Callable[[], Producer] | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Read, diff, publish, report.  An SSD export is published *while* it is read (each new
+    or changed event as soon as it is checked), unless ``--dry-run`` or ``--all-or-nothing``
+    must see the whole export first; other kinds are published after reading."""
+    ingest = ingest or IngestSettings()
+    out, err = out or sys.stdout, err or sys.stderr
+    secret = settings.person_key_secret.get_secret_value()
+
+    def producer() -> Producer:
+        if publisher is not None:
+            return publisher()
+        return ProducerProcess(settings.kafka_bootstrap, settings.topic_events)
+
+    with IngestState(ingest.state_file(settings)) as state, ExitStack() as stack:
+        linker = IdentityLinker(secret, links=state.links())
+        streaming: Producer | None = None
+        sink: Callable[[Event], None] | None = None
+        if options.kind == "ssd" and not (options.dry_run or options.all_or_nothing):
+            streaming = stack.enter_context(producer())
+            sink = _sink(streaming, state.published(SSD_SOURCE), options.republish)
+        bar = ProgressBar("reading", err)
+        with _few_collections():
+            reading = read(
+                options,
+                secret=secret,
+                extracted_at=datetime.now(UTC),
+                linker=linker,
+                tolerance=ingest.future_tolerance_days,
+                progress=bar,
+                sink=sink,
+            )
+        bar.close()
+        diff = state.diff(reading)
+        issues = [*reading.issues, *diff.gone]
+        rejected = any(i.severity == "error" for i in issues)
+        blocked = options.all_or_nothing and rejected
+        if blocked:
+            message = "--all-or-nothing: the export has errors, so nothing was published"
+            issues.append(Issue(options.path.name, None, None, "R-INGEST-ALL", message))
+        outgoing = reading.events if options.republish else diff.fresh
+        published = 0
+        if not options.dry_run and not blocked:
+            if outgoing or streaming is not None:
+                sending = streaming or stack.enter_context(producer())
+                if streaming is None:
+                    for event in outgoing:
+                        sending.send(event)
+                result = sending.finish()
+                if result.failed:
+                    log.error("%s of %s events were not published", result.failed, len(outgoing))
+                    _report(out, err, options, issues, reading, 0, diff.unchanged)
+                    return 2
+                published = result.published
+            state.commit(diff, linker.added)
+            log.info(
+                "ingest %s: %s events published to %s, %s unchanged",
+                options.kind,
+                published,
+                settings.topic_events,
+                diff.unchanged,
+            )
+        shown = len(outgoing) if options.dry_run and not blocked else published
+        _report(out, err, options, issues, reading, shown, diff.unchanged)
+    return 1 if rejected else 0
+
+
+@contextmanager
+def _few_collections() -> Iterator[None]:
+    """Rarer garbage collections while an export is read: it makes hundreds of thousands of
+    objects that all live to the end, and every collection walks them again (~20% of the
+    time on 100,000 rows)."""
+    threshold = gc.get_threshold()
+    gc.set_threshold(100_000, *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+
+
+def _sink(
+    producer: Producer, published: dict[str, set[str]], republish: bool
+) -> Callable[[Event], None]:
+    """Send an event as soon as it is read, if the last run did not publish it."""
+
+    def sink(event: Event) -> None:
+        if republish or event.event_id not in published.get(event.source_record_key, ()):
+            producer.send(event)
+
+    return sink
+
+
+def _report(
+    out: TextIO,
+    err: TextIO,
+    options: IngestOptions,
+    issues: list[Issue],
+    reading: ExportReading,
+    published: int,
+    unchanged: int,
+) -> None:
+    summary = RunSummary.of(
+        reading, published=published, unchanged=unchanged, dry_run=options.dry_run
+    )
+    out.write(render(issues, summary, options.report))
+    if options.report == "csv":
+        err.write(summary.line() + "\n")

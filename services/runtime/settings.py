@@ -36,6 +36,9 @@ class Settings(BaseSettings):
         default=1.0, ge=0, description="quiet time after a child's last event before evaluating"
     )
     worker_web_port: int = Field(default=6066, description="faust web / metrics port")
+    worker_metrics_host: str = Field(
+        default="127.0.0.1", description="metrics bind address (0.0.0.0 in containers)"
+    )
     # Tansu and tests want short group timeouts; deployments keep Kafka-appropriate ones.
     short_timeouts: bool = False
 

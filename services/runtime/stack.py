@@ -19,6 +19,7 @@ from datetime import date
 from pathlib import Path
 from types import FrameType
 
+from services.alerts.commands import DEMO_TEAM_MANAGERS, demo_sign_in_links, service_token
 from services.runtime.broker import EmbeddedBroker, ensure_topics, free_port, wait_for_port
 from services.runtime.settings import Settings
 
@@ -42,9 +43,10 @@ def _spawn(args: list[str], env: dict[str, str], log_file: Path) -> subprocess.P
     )
 
 
-def _open_alerts(url: str) -> int | None:
+def _open_alerts(url: str, token: str) -> int | None:
+    request = urllib.request.Request(f"{url}/alerts", headers={"Authorization": f"Bearer {token}"})
     try:
-        with urllib.request.urlopen(f"{url}/alerts", timeout=2) as response:
+        with urllib.request.urlopen(request, timeout=2) as response:
             return len(json.load(response))
     except OSError:
         return None
@@ -78,6 +80,9 @@ def run_stack(settings: Settings, *, children: int, seed: int, port: int) -> int
             CASEWATCH_ALERTS_PORT=str(port),
             CASEWATCH_WORKER_WEB_PORT=str(free_port()),
             CASEWATCH_WORKER_TIMER_SECONDS=os.environ.get("CASEWATCH_WORKER_TIMER_SECONDS", "30"),
+            CASEWATCH_ALERTS_TEAM_MANAGERS=os.environ.get(
+                "CASEWATCH_ALERTS_TEAM_MANAGERS", json.dumps(DEMO_TEAM_MANAGERS)
+            ),
         )
         procs.append(_spawn(["worker"], env, home / "worker.log"))
         procs.append(_spawn(["serve", "alerts"], env, home / "alerts.log"))
@@ -97,14 +102,18 @@ def run_stack(settings: Settings, *, children: int, seed: int, port: int) -> int
             f"reviews, {summary.open_20w_breaches} open 20-week breaches (ingest exit "
             f"{ingest.returncode})"
         )
-        print(f"inbox: {url}/   (Ctrl-C stops everything)\n")
+        print(f"inbox: {url}/   (Ctrl-C stops everything)")
+        for who, link in demo_sign_in_links(home, url):
+            print(f"  sign in as {who}: {link}")
+        print(f"  others: CASEWATCH_DATA_DIR={home} casewatch token --help\n")
+        token = service_token(home)
         counts: list[int | None] | None = []
         while not stopping:
             if any(p.poll() is not None for p in procs):
                 print(f"a service stopped unexpectedly; see {home}/*.log", file=sys.stderr)
                 return 1
             if counts is not None:  # announce once the count has been steady for 3 s
-                counts = [*counts[-2:], _open_alerts(url)]
+                counts = [*counts[-2:], _open_alerts(url, token)]
                 if len(counts) == 3 and counts[0] and len(set(counts)) == 1:
                     print(f"{counts[0]} open alerts in the inbox")
                     counts = None

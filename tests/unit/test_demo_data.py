@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -25,6 +26,9 @@ FILES = (
     "ssd_ehcp_assessment",
     "ssd_ehcp_named_plan",
     "ssd_ehcp_active_plans",
+    "ssd_sen_need",
+    "ssd_placements",
+    "ssd_caseworker_assignments",
 )
 
 
@@ -159,14 +163,16 @@ def test_mix_looks_like_the_national_figures(large: tuple[DemoSummary, ExportRea
     assert set(summary.caseload) == set(CASEWORKERS) and all(summary.caseload.values())
 
 
-def test_meetings_come_a_few_weeks_before_decisions(
+def test_review_decisions_follow_meetings_as_nationally(
     large: tuple[DemoSummary, ExportReading],
 ) -> None:
+    """DfE 2024: 44.4% of review decisions within 4 weeks of the meeting."""
     _, reading = large
     decisions = [e.payload for e in reading.events if isinstance(e.payload, ReviewDecided)]
     gaps = [(d.decided_on - d.meeting_on).days for d in decisions if d.meeting_on is not None]
     assert len(gaps) > len(decisions) / 3
-    assert all(14 <= gap <= 42 for gap in gaps)
+    assert all(1 <= gap <= 70 for gap in gaps)
+    assert 0.37 <= sum(gap <= 28 for gap in gaps) / len(gaps) <= 0.52
 
 
 def test_people_are_plainly_fictional(tmp_path: Path) -> None:
@@ -175,7 +181,8 @@ def test_people_are_plainly_fictional(tmp_path: Path) -> None:
         people = list(csv.DictReader(handle))
     assert {p["pers_forename"] for p in people} <= set(FORENAMES)
     assert {p["pers_surname"] for p in people} <= set(SURNAMES)
-    assert all(p["pers_upn"].startswith("DEMO") for p in people)
+    assert all(re.fullmatch(r"X999\d{9}", p["pers_upn"]) for p in people)  # 999: no LA's
+    assert all(p["pers_single_unique_id"].startswith("999") for p in people)  # test NHS range
     assert {(p["caseworker_id"], p["team"]) for p in people} <= set(CASEWORKERS.items())
 
 
@@ -183,3 +190,69 @@ def test_no_children_is_an_empty_but_valid_export(tmp_path: Path) -> None:
     summary = write_demo_export(tmp_path, children=0, seed=1, today=TODAY)
     reading = ingest(tmp_path, TODAY)
     assert (summary.children, reading.issues, reading.events) == (0, [], [])
+
+
+# --- the other exports, messy files, and what replay shows ---------------------------------
+
+
+def test_messy_files_ingest_to_the_same_events(tmp_path: Path) -> None:
+    from services.ingest.export import read_export
+
+    write_demo_export(tmp_path / "clean", children=200, seed=8, today=TODAY)
+    write_demo_export(tmp_path / "messy", children=200, seed=8, today=TODAY, messy=True)
+    raw = (tmp_path / "messy" / "ssd_ehcp_requests.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw and b",,\r\n" in raw
+    assert b" 00:00:00.000" in raw and re.search(rb"\d\d/\d\d/\d{4}", raw)
+    at = datetime.combine(TODAY, time(18), tzinfo=UTC)
+    clean = read_export(tmp_path / "clean", secret="s", extracted_at=at)
+    messy = read_export(tmp_path / "messy", secret="s", extracted_at=at)
+    assert clean.issues == []
+    assert {i.rule for i in messy.issues} == {"R-DATA-REPEAT"} and messy.rows_rejected == 0
+    assert sorted(e.event_id for e in messy.events) == sorted(e.event_id for e in clean.events)
+
+
+def test_replay_of_the_demo_shows_transfers_year_9_and_long_waits(tmp_path: Path) -> None:
+    from services.ingest.export import read_export
+    from services.journeys.domain.rules.transition import ncy_on
+    from services.journeys.replay import journeys_of, open_flags
+
+    today = date(2026, 3, 2)  # after 15 February: missed transfers show too
+    write_demo_export(tmp_path, children=400, seed=5, today=today)
+    reading = read_export(
+        tmp_path, secret="s", extracted_at=datetime.combine(today, time(18), tzinfo=UTC)
+    )
+    assert reading.issues == []
+    rules = Counter(f.rule_id for f in open_flags(reading.events, today, DEFAULT_PACK))
+    for rule in ("R-PHASE-MISSED", "R-PFA-Y9", "R-WAIT", "R-AR-DUE", "R-ISSUE-20W"):
+        assert rules[rule] > 0, rule
+    with_plans = [j for j in journeys_of(reading.events) if plans(j)]
+    year_groups = Counter(ncy_on(j, today) for j in with_plans)
+    assert all(year_groups[n] >= 5 for n in (6, 9, 11)), year_groups
+    transfers = [e for e in reading.events if e.event_type == "phase.transfer"]
+    assert any(e.payload.final_on for e in transfers)  # type: ignore[union-attr]
+
+
+def test_primary_needs_follow_the_national_mix(large: tuple[DemoSummary, ExportReading]) -> None:
+    from schemas.events import PersonRegistered
+
+    _, reading = large
+    needs = Counter(
+        e.payload.primary_need
+        for e in reading.events
+        if isinstance(e.payload, PersonRegistered) and e.payload.primary_need
+    )
+    total = sum(needs.values())
+    assert 0.27 <= needs["ASD"] / total <= 0.39
+    assert 0.16 <= needs["SLCN"] / total <= 0.26
+    assert needs.most_common(3)[0][0] == "ASD"
+
+
+def test_the_demo_sen2_return_validates_against_the_2026_schema(tmp_path: Path) -> None:
+    from lxml import etree
+
+    from services.ingest.sen2_schema import parser, schema
+
+    write_demo_export(tmp_path, children=150, seed=9, today=TODAY, la_code="355")
+    document = etree.parse(str(tmp_path / "sen2" / "sen2_return.xml"), parser())
+    assert schema(2026).validate(document), list(schema(2026).error_log)[:3]
+    assert document.findtext("Header/Source/LEA") == "355"

@@ -1,0 +1,162 @@
+"""What ingest remembers between runs: the facts it published per record, and identity links.
+
+Exports are snapshots, not events: tonight's export restates yesterday's facts.  The state
+file (SQLite, ``CASEWATCH_INGEST_STATE_PATH``, default ``data_dir/ingest/state.sqlite``)
+keeps, per source system and source record, the ids of the events last published for it.
+A run publishes only events whose id is not there (new or changed facts; ids are
+deterministic), and reports records it published before that a later export no longer
+holds: a deletion upstream is for a person to look at, never silently dropped.
+
+Only scopes (tables, SEN2 modules) the run read in full are compared, so a file that was
+not read never makes its records look deleted.  The state is written only after the
+broker acknowledged every event (never on ``--dry-run``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from schemas.events import Event
+from services.ingest.issues import ExportReading, Issue
+
+# record keys of these scopes are case-system ids that may be quoted; the others hold
+# person ids or references and are only counted
+QUOTABLE = frozenset(
+    {"ssd_send", "ssd_ehcp_requests", "ssd_ehcp_assessment", "ssd_ehcp_named_plan"}
+    | {"ssd_ehcp_active_plans"}
+)
+EXAMPLES = 5
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS published (source TEXT NOT NULL, record TEXT NOT NULL,"
+    " event_id TEXT NOT NULL, PRIMARY KEY (source, record, event_id)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS links (digest TEXT PRIMARY KEY, person_key TEXT NOT NULL,"
+    " kind TEXT NOT NULL) WITHOUT ROWID",
+)
+
+
+@dataclass
+class Diff:
+    """What a run publishes and what it reports, against the state of earlier runs."""
+
+    fresh: list[Event]
+    unchanged: int
+    gone: list[Issue]
+    seen: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # source: record: ids
+    dropped: dict[str, list[str]] = field(default_factory=dict)  # source: records gone
+    replaced: dict[str, list[str]] = field(default_factory=dict)  # source: records changed
+
+
+class IngestState:
+    """The state file. Use as a context manager; nothing is written until :meth:`commit`."""
+
+    def __init__(self, path: Path, *, threads: bool = False) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # threads: the API's worker threads share it, one at a time under the service's lock
+        self._db = sqlite3.connect(path, check_same_thread=not threads)
+        for statement in _SCHEMA:
+            self._db.execute(statement)
+        self._db.commit()
+
+    def links(self) -> dict[str, tuple[str, str]]:
+        rows = self._db.execute("SELECT digest, person_key, kind FROM links")
+        return {digest: (key, kind) for digest, key, kind in rows}
+
+    def published(self, source: str) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = defaultdict(set)
+        rows = self._db.execute(
+            "SELECT record, event_id FROM published WHERE source = ?", (source,)
+        )
+        for record, event_id in rows:
+            found[record].add(event_id)
+        return found
+
+    def diff(self, reading: ExportReading) -> Diff:
+        sources = {source for source, _ in reading.records} | {
+            e.source_system for e in reading.events
+        }
+        before = {source: self.published(source) for source in sources}
+        diff = Diff([], 0, [])
+        for event in reading.events:
+            ids = diff.seen.setdefault(event.source_system, {}).setdefault(
+                event.source_record_key, []
+            )
+            ids.append(event.event_id)
+            if event.event_id in before[event.source_system].get(event.source_record_key, ()):
+                diff.unchanged += 1
+            else:
+                diff.fresh.append(event)
+        for (source, scope), keys in sorted(reading.records.items()):
+            for record in keys:
+                diff.seen.setdefault(source, {}).setdefault(record, [])
+            gone = sorted(
+                r for r in before[source] if r.split(":", 1)[0] == scope and r not in keys
+            )
+            if gone:
+                diff.dropped.setdefault(source, []).extend(gone)
+                diff.gone.append(_gone_issue(source, scope, gone))
+        for source, records in diff.seen.items():  # keep only what changed: less to write
+            known = before[source]
+            diff.seen[source] = {
+                r: ids for r, ids in records.items() if set(ids) != known.get(r, set())
+            }
+            diff.replaced[source] = [r for r in diff.seen[source] if r in known]
+        return diff
+
+    def commit(self, diff: Diff, links: dict[str, tuple[str, str]]) -> None:
+        """Remember what a run published (call only once the broker acknowledged it)."""
+        with self._db:
+            for source, records in diff.seen.items():
+                self._forget(source, diff.replaced.get(source, ()))
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO published VALUES (?, ?, ?)",
+                    ((source, r, i) for r, ids in records.items() for i in ids),
+                )
+            for source, gone in diff.dropped.items():
+                self._forget(source, gone)
+            self._insert_links(links)
+
+    def save_links(self, links: dict[str, tuple[str, str]]) -> None:
+        with self._db:
+            self._insert_links(links)
+
+    def _insert_links(self, links: dict[str, tuple[str, str]]) -> None:
+        self._db.executemany(
+            "INSERT OR IGNORE INTO links VALUES (?, ?, ?)",
+            ((d, key, kind) for d, (key, kind) in links.items()),
+        )
+
+    def _forget(self, source: str, records: Iterable[str]) -> None:
+        self._db.executemany(
+            "DELETE FROM published WHERE source = ? AND record = ?",
+            ((source, r) for r in records),
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> IngestState:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _gone_issue(source: str, scope: str, gone: list[str]) -> Issue:
+    examples = ""
+    if scope in QUOTABLE:
+        shown = ", ".join(r.split(":", 1)[1] for r in gone[:EXAMPLES])
+        examples = f" ({shown}{', …' if len(gone) > EXAMPLES else ''})"
+    message = (
+        f"{len(gone)} {scope} records published from {source} before are not in this "
+        f"export{examples}: deleted upstream? Their facts stay on the journeys until a "
+        "correction (a cease, a withdrawal) is exported"
+    )
+    return Issue(scope, None, None, "R-INGEST-GONE", message, "warning")

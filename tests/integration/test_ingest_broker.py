@@ -1,0 +1,112 @@
+"""``casewatch ingest`` against the real broker: every fact once, a re-run adds nothing, and
+``--all-or-nothing`` publishes nothing from a bad export."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from services.cli import all_topics
+from services.ingest.demo import write_demo_export
+from services.ingest.demo_types import names, nhs_number, upn
+from services.runtime.broker import EmbeddedBroker, ensure_topics
+from services.runtime.settings import Settings
+from tests.integration.conftest import service_env
+
+pytestmark = pytest.mark.integration
+
+
+def ingest(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", "ingest", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def topic_size(bootstrap: str, topic: str) -> int:
+    """Records on ``topic``, counted by reading them all (this Tansu's end offsets are those of
+    the last batch, not of the last record)."""
+
+    async def count() -> int:
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        try:
+            total, quiet = 0, 0
+            while quiet < 3:
+                batch = await consumer.getmany(timeout_ms=500)
+                found = sum(len(records) for records in batch.values())
+                total, quiet = total + found, 0 if found else quiet + 1
+            return total
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(count())
+
+
+def test_an_export_is_published_once_and_a_rerun_adds_nothing(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    settings = Settings(kafka_bootstrap=broker.bootstrap)
+    names_, compacted = all_topics(settings)
+    ensure_topics(broker.bootstrap, settings.partitions, names_, compacted)
+    env = service_env(broker, tmp_path / "data")
+    export = tmp_path / "export"
+    write_demo_export(export, children=80, seed=3, today=date.today())
+
+    first = ingest(["export", str(export)], env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    published = int(first.stdout.rsplit(";", 1)[-1].split()[0])
+    assert published > 400
+    assert topic_size(broker.bootstrap, settings.topic_events) == published
+
+    second = ingest(["export", str(export)], env)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert second.stdout.rstrip().endswith("; 0 events published")
+    assert topic_size(broker.bootstrap, settings.topic_events) == published
+
+    sen2 = ingest(["sen2", str(export / "sen2" / "sen2_return.xml")], env)
+    assert sen2.returncode == 0, sen2.stdout + sen2.stderr
+    assert "R-SEN2-LINKED" in sen2.stdout  # the SSD export is these children's record
+    assert sen2.stdout.rstrip().endswith("; 0 events published")
+
+    from services.ingest.demo import build_children
+
+    output = first.stdout + first.stderr + second.stdout + second.stderr + sen2.stdout
+    for child in build_children(80, 3, date.today())[:20]:
+        for value in (*names(child), child.born.isoformat(), upn(child), nhs_number(child)):
+            assert value not in output
+
+
+def test_all_or_nothing_publishes_nothing_from_a_bad_export(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    settings = Settings(kafka_bootstrap=broker.bootstrap)
+    names_, compacted = all_topics(settings)
+    ensure_topics(broker.bootstrap, settings.partitions, names_, compacted)
+    env = service_env(broker, tmp_path / "data")
+    export = tmp_path / "export"
+    write_demo_export(export, children=30, seed=3, today=date.today(), sen2=False, health=False)
+    with (export / "ssd_ehcp_requests.csv").open("a") as f:
+        f.write("REQ99999,SEND00001,31/02/2024,,\n")
+    result = ingest(["ssd", str(export), "--all-or-nothing"], env)
+    assert result.returncode == 1
+    assert "R-DATA-DATE" in result.stdout and "R-INGEST-ALL" in result.stdout
+    assert topic_size(broker.bootstrap, settings.topic_events) == 0
+    result = ingest(["ssd", str(export)], env)
+    assert result.returncode == 1
+    assert topic_size(broker.bootstrap, settings.topic_events) > 0
