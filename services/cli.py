@@ -88,12 +88,12 @@ def cmd_notify_digest(settings: Settings, _: argparse.Namespace) -> int:
 def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from services.ingest.ssd import read_ssd_export
+    from services.ingest.export import read_export
     from services.journeys.domain.pack import load_pack
     from services.journeys.replay import open_flags, render
 
     pack = load_pack(Path(args.pack)) if args.pack else settings.load_rule_pack()
-    reading = read_ssd_export(
+    reading = read_export(
         Path(args.export),
         secret=settings.person_key_secret.get_secret_value(),
         extracted_at=datetime.now(UTC),
@@ -178,7 +178,9 @@ def parser() -> argparse.ArgumentParser:
     ingest_cli.add_ingest_parser(sub)
 
     replay = sub.add_parser("replay", help="every open flag of an export on a date")
-    replay.add_argument("export", help="an SSD export directory")
+    replay.add_argument(
+        "export", help="an export directory: SSD CSVs, a SEN2 XML return, health referrals"
+    )
     replay.add_argument("--as-of", type=date.fromisoformat, default=date.today())
     replay.add_argument("--format", choices=["text", "csv", "json"], default="text")
     replay.add_argument("--out", help="write to this file instead of standard output")

@@ -93,7 +93,7 @@ def run_stack(settings: Settings, *, children: int, seed: int, port: int) -> int
 
         summary = write_demo_export(export, children=children, seed=seed, today=date.today())
         ingest = subprocess.run(
-            [sys.executable, "-m", "services.cli", "ingest", "ssd", str(export)], env=env
+            [sys.executable, "-m", "services.cli", "ingest", "export", str(export)], env=env
         )
         url = f"http://127.0.0.1:{port}"
         print(f"\ncasewatch is up: broker {broker.bootstrap}, logs in {home}")

@@ -70,3 +70,37 @@ def service_env(broker: EmbeddedBroker, data_dir: Path, **extra: str) -> dict[st
         "CASEWATCH_WORKER_WEB_PORT": str(free_port()),
         **extra,
     }
+
+
+def read_topic(
+    bootstrap: str, topic: str, *, quiet: float = 2.0, timeout: float = 60.0
+) -> list[bytes]:
+    """Every record value on ``topic`` from the start, read until nothing new arrives for
+    ``quiet`` seconds. (Tansu's end offsets count record batches, not records, so they
+    cannot tell a reader when it has everything.)"""
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer
+
+    async def drain() -> list[bytes]:
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        values: list[bytes] = []
+        try:
+            deadline = time.monotonic() + timeout
+            last_new = time.monotonic()
+            while time.monotonic() - last_new < quiet and time.monotonic() < deadline:
+                batch = await consumer.getmany(timeout_ms=250)
+                for records in batch.values():
+                    values.extend(r.value for r in records if r.value is not None)
+                    last_new = time.monotonic()
+            return values
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(drain())

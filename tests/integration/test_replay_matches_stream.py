@@ -6,7 +6,6 @@ D; the open flags read back from `casewatch.flags` must be exactly the flags rep
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -15,12 +14,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from services.cli import all_topics
 from services.runtime.broker import EmbeddedBroker, ensure_topics
 from services.runtime.settings import Settings
-from tests.integration.conftest import casewatch_process, poll_until, service_env
+from tests.integration.conftest import casewatch_process, poll_until, read_topic, service_env
 
 pytestmark = pytest.mark.integration
 
@@ -37,25 +35,13 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def open_flag_ids(bootstrap: str, topic: str) -> set[str]:
+def open_flag_ids(bootstrap: str, topic: str) -> set[str]:
     """Replay the flags topic from the start: a flag is open if its last record is raised."""
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        end = await consumer.end_offsets(list(consumer.assignment()))
-        remaining = sum(end.values())
-        status: dict[str, str] = {}
-        while remaining > 0:
-            for records in (await consumer.getmany(timeout_ms=1000)).values():
-                remaining -= len(records)
-                for r in records:
-                    body = json.loads(r.value)
-                    status[body["flag_id"]] = body["status"]
-        return {fid for fid, s in status.items() if s == "raised"}
-    finally:
-        await consumer.stop()
+    status: dict[str, str] = {}
+    for value in read_topic(bootstrap, topic, quiet=1.0):
+        body = json.loads(value)
+        status[body["flag_id"]] = body["status"]
+    return {fid for fid, s in status.items() if s == "raised"}
 
 
 def test_streamed_flags_equal_replay_on_the_same_date(
@@ -86,16 +72,16 @@ def test_streamed_flags_equal_replay_on_the_same_date(
     assert len(expected) > 20  # the demo authority has plenty to flag
 
     with casewatch_process(["worker"], env, tmp_path / "worker.log"):
-        ingested = cli("ingest", "ssd", str(export), env=env)
+        ingested = cli("ingest", "export", str(export), env=env)
         assert ingested.returncode == 0, ingested.stdout + ingested.stderr
 
         def streamed_matches() -> set[str] | None:
-            got = asyncio.run(open_flag_ids(broker.bootstrap, settings.topic_flags))
+            got = open_flag_ids(broker.bootstrap, settings.topic_flags)
             return got if got == expected else None
 
         try:
             poll_until(streamed_matches, timeout=120, what="the streamed flags to match replay")
         except AssertionError:
-            got = asyncio.run(open_flag_ids(broker.bootstrap, settings.topic_flags))
+            got = open_flag_ids(broker.bootstrap, settings.topic_flags)
             missing, extra = expected - got, got - expected
             raise AssertionError(f"{len(missing)} flags missing, {len(extra)} extra") from None

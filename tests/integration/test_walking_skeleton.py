@@ -10,17 +10,20 @@ import re
 import subprocess
 import sys
 import urllib.request
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
+from services.alerts.auth import mint_token
+from services.alerts.config import AlertSettings
 from services.cli import all_topics
 from services.ingest.identity import person_key
 from services.journeys.domain.calendar import add_months
 from services.runtime.broker import EmbeddedBroker, ensure_topics, wait_for_port
 from services.runtime.settings import DEV_PERSON_KEY_SECRET, Settings
-from tests.integration.conftest import casewatch_process, poll_until, service_env
+from tests.integration.conftest import casewatch_process, poll_until, read_topic, service_env
 
 pytestmark = pytest.mark.integration
 
@@ -109,14 +112,24 @@ def tiny_export(directory: Path, *, bad_rows: bool = False) -> Path:
     return directory
 
 
-def get_json(url: str) -> object:
-    with urllib.request.urlopen(url, timeout=5) as response:
+def get_json(url: str, token: str | None = None) -> object:
+    with urllib.request.urlopen(_request(url, token), timeout=5) as response:
         return json.load(response)
 
 
-def get_text(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=5) as response:
+def get_text(url: str, token: str | None = None) -> str:
+    with urllib.request.urlopen(_request(url, token), timeout=5) as response:
         return str(response.read().decode())
+
+
+def _request(url: str, token: str | None) -> urllib.request.Request:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return urllib.request.Request(url, headers=headers)
+
+
+def token_for(data_dir: Path, subject: str, role: str) -> str:
+    """A token signed by the alerts service's own key (it made it in ``data_dir`` at start)."""
+    return mint_token(AlertSettings(), data_dir, subject=subject, roles=[role], team="north")
 
 
 def metric(metrics_url: str, name: str, **labels: str) -> float:
@@ -128,9 +141,9 @@ def metric(metrics_url: str, name: str, **labels: str) -> float:
     return total
 
 
-def ingest(export: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def ingest(export: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "services.cli", "ingest", "ssd", str(export)],
+        [sys.executable, "-m", "services.cli", "ingest", "ssd", str(export), *extra],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
@@ -156,11 +169,12 @@ def test_lapsed_review_reaches_the_caseworker_inbox_once(
         casewatch_process(["serve", "alerts"], env, logs / "alerts.log"),
     ):
         wait_for_port("127.0.0.1", int(env["CASEWATCH_ALERTS_PORT"]), timeout=60)
+        admin = token_for(tmp_path / "data", "admin-1", "admin")
         first = ingest(export, env)
         assert first.returncode == 0, first.stdout + first.stderr
 
         def open_alerts() -> list[dict[str, object]]:
-            return get_json(f"{alerts_url}/alerts")  # type: ignore[return-value]
+            return get_json(f"{alerts_url}/alerts", admin)  # type: ignore[return-value]
 
         alerts = poll_until(open_alerts, timeout=90, what="the lapsed-review alert")
         assert [(a["rule_id"], a["child_ref"], a["caseworker_id"]) for a in alerts] == [
@@ -169,9 +183,12 @@ def test_lapsed_review_reaches_the_caseworker_inbox_once(
         (alert,) = alerts
         assert alert["due_on"] == (TODAY - timedelta(days=30)).isoformat()
         assert alert["days_overdue"] == 30
-        assert get_json(f"{alerts_url}/alerts?caseworker=cw-ben") == []
-        inbox = get_text(f"{alerts_url}/inbox?caseworker=cw-ada")
+        assert get_json(f"{alerts_url}/alerts?caseworker=cw-ben", admin) == []
+        ada = token_for(tmp_path / "data", "cw-ada", "caseworker")
+        inbox = get_text(f"{alerts_url}/inbox", ada)
         assert "P-ADA" in inbox and "Annual review overdue" in inbox
+        ben = token_for(tmp_path / "data", "cw-ben", "caseworker")
+        assert get_json(f"{alerts_url}/alerts", ben) == []
 
         # Re-ingest the same export: same event ids, the worker folds them, nothing new.
         published = int(re.findall(r"(\d+) events", first.stdout)[-1])
@@ -181,7 +198,9 @@ def test_lapsed_review_reaches_the_caseworker_inbox_once(
             what="every published event to be folded",
         )
         swept = metric(metrics_url, "casewatch_sweep_journeys_total")
-        second = ingest(export, env)
+        # --republish: send every event again (snapshot diffing would send none), so the
+        # worker sees the same event ids a second time
+        second = ingest(export, env, "--republish")
         assert second.returncode == 0, second.stdout + second.stderr
         poll_until(
             lambda: metric(metrics_url, "casewatch_events_total") >= 2 * published,
@@ -200,7 +219,21 @@ def test_lapsed_review_reaches_the_caseworker_inbox_once(
         assert metric(metrics_url, "casewatch_flags_total", status="raised") == 1
         assert metric(metrics_url, "casewatch_flags_total", status="resolved") == 0
 
-    # Personal data: no name, date of birth or person key in any log or the ingest output.
+        digest = subprocess.run(
+            [sys.executable, "-m", "services.cli", "notify", "digest"],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert digest.returncode == 0, digest.stdout + digest.stderr
+        expositions = {
+            "worker metrics": get_text(metrics_url),
+            "alerts metrics": get_text(f"{alerts_url}/metrics"),
+        }
+
+    # Personal data: no name, date of birth or person key in any log, the ingest output, a
+    # notification or a metric exposition.
     secret = DEV_PERSON_KEY_SECRET
     forbidden = [
         "Ada",
@@ -214,9 +247,15 @@ def test_lapsed_review_reaches_the_caseworker_inbox_once(
     ]
     outputs = {p.name: p.read_text() for p in logs.iterdir()}
     outputs["ingest"] = first.stdout + first.stderr + second.stdout + second.stderr
-    for name, text in outputs.items():
+    outputs["notify digest"] = digest.stdout + digest.stderr
+    notifications = sorted((tmp_path / "data" / "outbox").glob("*.eml"))
+    assert [n.name.split("-digest-")[1] for n in notifications] == ["cw-ada.eml"]
+    published = {f"outbox/{n.name}": n.read_text() for n in notifications} | expositions
+    for name, text in (outputs | published).items():
         for value in forbidden:
             assert value not in text, f"{value!r} leaked into {name}"
+    for name, text in published.items():  # the case-system reference is for the inbox only
+        assert "P-ADA" not in text, f"the child's reference leaked into {name}"
 
 
 def test_bad_row_is_reported_and_the_rest_published(broker: EmbeddedBroker, tmp_path: Path) -> None:
@@ -230,33 +269,9 @@ def test_bad_row_is_reported_and_the_rest_published(broker: EmbeddedBroker, tmp_
     assert "ehcp_active_ehcp_last_review_date" in result.stdout
     assert "R-DATA-DATE" in result.stdout
 
-    import asyncio
-
-    from aiokafka import AIOKafkaConsumer
-
-    async def count_events() -> dict[str, int]:
-        consumer = AIOKafkaConsumer(
-            settings.topic_events,
-            bootstrap_servers=broker.bootstrap,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-        )
-        await consumer.start()
-        try:
-            types: dict[str, int] = {}
-            end = await consumer.end_offsets(list(consumer.assignment()))
-            remaining = sum(end.values())
-            while remaining > 0:
-                for records in (await consumer.getmany(timeout_ms=1000)).values():
-                    remaining -= len(records)
-                    for r in records:
-                        t = json.loads(r.value)["event_type"]
-                        types[t] = types.get(t, 0) + 1
-            return types
-        finally:
-            await consumer.stop()
-
-    types = asyncio.run(count_events())
+    types = Counter(
+        json.loads(v)["event_type"] for v in read_topic(broker.bootstrap, settings.topic_events)
+    )
     # Ben's active-plan row is rejected (no review events for him); everything else arrives.
     assert types["person.registered"] == 2
     assert types["plan.issued"] == 2
