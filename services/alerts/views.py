@@ -11,11 +11,10 @@ from schemas.journeys import ClockView, JourneySnapshot, TimelineEntry
 from services.alerts.audit import AuditRecord
 from services.alerts.lifecycle import AlertStatus
 from services.alerts.store import Alert
+from services.journeys.domain.rules import RULES
 
-RULE_TITLES = {
-    "R-AR-DUE": "Annual review overdue",
-    "R-ISSUE-20W": "Final EHC plan not issued within 20 weeks",
-}
+# The rule book's own titles, for every rule that raises flags.
+RULE_TITLES = {r.rule_id: r.title for r in RULES if r.clocks is not None}
 
 MONTHS = (
     "January",
