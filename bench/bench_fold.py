@@ -73,8 +73,11 @@ def main() -> None:
     events = load(args.children)
     print(f"{args.children} children, {len(events)} events, best of {args.runs} runs")
     base = best_of(baseline, events, args.runs)
-    for name, fn in [("baseline dict fold", baseline), ("journey.apply fold", casewatch_fold),
-                     ("fold + evaluate all rules", fold_and_evaluate)]:
+    for name, fn in [
+        ("baseline dict fold", baseline),
+        ("journey.apply fold", casewatch_fold),
+        ("fold + evaluate all rules", fold_and_evaluate),
+    ]:
         took = best_of(fn, events, args.runs)
         print(f"  {name:<28} {len(events) / took:>12,.0f} events/s  ({took / base:4.1f}x baseline)")
 

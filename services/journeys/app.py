@@ -1,70 +1,103 @@
-"""The journeys worker: a faust app whose agents decode, call the domain, and encode.
+"""The journeys worker: a faust app whose one agent folds batches of events and runs the clock.
 
 Topics: consumes ``casewatch.events`` (key = person key) and ``casewatch.clock``; produces
-``casewatch.flags`` (key = flag id) and ``casewatch.events.dlq``.  State: table ``journeys``
-(person key -> JourneyState JSON), changelogged by faust, co-partitioned with the events.
+``casewatch.flags`` (key = flag id), ``casewatch.journeys`` (snapshots, key = person key) and
+``casewatch.events.dlq``. State: table ``journeys`` (person key -> header + JourneyState, see
+``codec``), changelogged by faust, co-partitioned with the events.
 
-The clock: the leader's timer sends one tick per partition to ``casewatch.clock`` every
-``worker_tick_seconds``.  Each tick is consumed by whichever worker owns that partition, after
-its table recovery, and evaluates that partition's settled changed journeys, or all of them
-(see ``scheduling``) — so evaluation never runs on a partition this worker does not own,
-never before recovery, and writes inside a stream event as faust's RocksDB store requires.
-Events are folded as they arrive; rules are evaluated once a child's journey has settled.
+One agent consumes both topics, in batches (``take_events``): nothing else touches the table,
+so reading a journey, evaluating it, publishing its flags and writing it back never
+interleave with a fold. The leader's timer sends one tick per partition to
+``casewatch.clock``; whichever worker owns that partition receives it — after its table
+recovery, since faust delivers nothing before — and evaluates the partition's settled,
+due and to-be-verified journeys (``scheduling``). Flags are acknowledged by the broker before
+the state that records them is written: a crash in between republishes them (flag ids are
+deterministic, so the alerts service sees no change) instead of losing them; and journeys
+reach the changelog before the local store (see ``table``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
 import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
-from kafka.partitioner.default import murmur2
+from faust.types import TP
 from prometheus_client import CollectorRegistry
 
-from schemas.events import Event
-from schemas.flags import FlagRecord
-from services.journeys.codec import (
-    DeadLetter,
-    decode_event,
-    decode_state,
-    encode_flag_records,
-    encode_snapshot,
-    encode_state,
-)
-from services.journeys.domain.journey import apply
+from services.journeys.config import WorkerTuning
 from services.journeys.domain.pack import RulePack
-from services.journeys.domain.state import JourneyState, step
+from services.journeys.measures import JourneyMeasures
 from services.journeys.metrics import WorkerMetrics
+from services.journeys.processor import JourneyProcessor, Record, Swept
 from services.journeys.scheduling import EvaluationSchedule
+from services.journeys.table import PartitionedTable
+from services.journeys.transport import SCHEME
 from services.runtime.clock import Clock
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 
 APP_ID = "casewatch-journeys"
+Wall = Callable[[], datetime]
 
 
-def partition_of(key: bytes, partitions: int) -> int:
-    """The partition a key lands on with Kafka's default (murmur2) partitioner."""
-    return int(murmur2(key) & 0x7FFFFFFF) % partitions
+def _wall() -> datetime:
+    return datetime.now(UTC)
 
 
-def create_app(
-    settings: Settings, *, clock: Clock, pack: RulePack, registry: CollectorRegistry
-) -> faust.App:
-    timeouts: dict[str, Any] = {}
+def faust_settings(settings: Settings, tuning: WorkerTuning) -> dict[str, Any]:
+    """Client settings: bigger fetches and producer batches than faust's defaults (the
+    worker is throughput-bound in a replay), and short group timeouts against Tansu."""
+    conf: dict[str, Any] = dict(
+        consumer_max_fetch_size=tuning.fetch_max_bytes,
+        stream_buffer_maxsize=tuning.stream_buffer,
+        producer_linger_ms=5,  # flags and changelog records leave in batches
+        producer_max_batch_size=256 * 1024,
+        table_key_index_size=10_000,  # RocksDB: reads here always name their partition
+    )
     if settings.short_timeouts:  # Tansu and tests; see docs/architecture.md
-        timeouts = dict(
+        conf |= dict(
             broker_session_timeout=8,
             broker_heartbeat_interval=1,
             broker_rebalance_timeout=8,
             broker_request_timeout=30,
+            # Tansu reports a partition's end offset as its last *batch's* base offset + 1,
+            # so a RocksDB store that saw the whole batch is "ahead" and faust refuses it.
+            recovery_consistency_check=False,
         )
+    return conf
+
+
+def rocksdb_options(tuning: WorkerTuning) -> dict[str, int]:
+    """Per partition database. faust's defaults (64 MiB x 3 write buffers, a 2 GiB block
+    cache) let a worker's memory grow with its table to gigabytes."""
+    return dict(
+        write_buffer_size=tuning.rocksdb_write_buffer,
+        max_write_buffer_number=2,
+        block_cache_size=tuning.rocksdb_block_cache,
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock,
+    pack: RulePack,
+    registry: CollectorRegistry,
+    tuning: WorkerTuning | None = None,
+    wall: Wall = _wall,
+) -> faust.App:
+    tuning = tuning or WorkerTuning()
     app = faust.App(
         APP_ID,
-        broker=";".join(f"kafka://{h}" for h in settings.kafka_bootstrap.split(",")),
+        # casewatch:// is faust's aiokafka transport with a leaner fetcher (see transport)
+        broker=";".join(f"{SCHEME}://{h}" for h in settings.kafka_bootstrap.split(",")),
         store=settings.worker_store,
         datadir=str(settings.data_dir / "worker"),
         topic_partitions=settings.partitions,
@@ -73,94 +106,33 @@ def create_app(
         web_enabled=False,
         key_serializer="raw",
         value_serializer="raw",
-        **timeouts,
-    )
-    metrics = WorkerMetrics(registry)
-    schedule = EvaluationSchedule(
-        settle=settings.worker_settle_seconds, full_every=settings.worker_timer_seconds
+        **faust_settings(settings, tuning),
     )
     raw: dict[str, Any] = dict(key_type=bytes, value_type=bytes, partitions=settings.partitions)
-    events_topic = app.topic(settings.topic_events, **raw)
+    inputs = app.topic(settings.topic_events, settings.topic_clock, **raw)
     clock_topic = app.topic(settings.topic_clock, **raw)
-    flags_topic = app.topic(settings.topic_flags, **raw)
-    dlq_topic = app.topic(settings.topic_dlq, **raw)
-    journeys_topic = app.topic(settings.topic_journeys, **raw)
-    journeys = app.Table("journeys", **raw)
+    worker = JourneysWorker(
+        app,
+        settings,
+        tuning,
+        clock=clock,
+        pack=pack,
+        metrics=WorkerMetrics(registry),
+        wall=wall,
+        table=PartitionedTable(app.Table("journeys", options=rocksdb_options(tuning), **raw)),
+        measures=JourneyMeasures(pack, registry, partitions=settings.partitions),
+    )
 
-    @app.agent(events_topic)
-    async def fold_events(stream: Any) -> None:
-        """Decode, fold into the child's journey, mark it for evaluation. Poison → DLQ."""
-        async for event in stream.events():
-            message = event.message
-            decoded = decode_event(message.key, event.value)
-            if isinstance(decoded, DeadLetter):
-                metrics.dead_lettered(decoded.reason)
-                await dlq_topic.send(
-                    key=message.key,
-                    value=decoded.encode(message.topic, message.partition, message.offset),
-                )
-                continue
-            metrics.event_in(decoded.source_system, decoded.event_type)
-            previous = journeys.get(message.key)
-            state = decode_state(previous) if previous else JourneyState.new(decoded.person_key)
-            folded = fold_only(state, decoded)
-            if folded is not state:
-                journeys[message.key] = encode_state(folded)
-                schedule.changed(message.partition, message.key, time.monotonic())
-
-    @app.agent(clock_topic)
-    async def sweep(stream: Any) -> None:
-        """Evaluate the rules for this tick's partition: its changed journeys, or all of them."""
-        async for event in stream.events():
-            partition = event.message.partition
-            as_of = clock()
-            plan = schedule.plan(partition, time.monotonic(), as_of)
-            if plan.full:
-                keys = [k for k in journeys if partition_of(k, settings.partitions) == partition]
-            else:
-                keys = list(plan.keys)
-            # No await between reading a journey and writing it back: fold_events cannot
-            # interleave, so no event is lost. Flags are sent after the loop.
-            now = datetime.now(UTC)
-            settled = set(plan.keys)
-            outgoing: list[tuple[bytes, bytes, FlagRecord]] = []
-            snapshots: list[tuple[bytes, bytes]] = []
-            for key in keys:
-                value = journeys.get(key)
-                if value is None or key in plan.settling:
-                    continue
-                state = decode_state(value)
-                new_state, changes = step(state, [], as_of, pack)
-                if changes:
-                    journeys[key] = encode_state(new_state)
-                    outgoing.extend(
-                        encode_flag_records(new_state, changes, as_of=as_of, pack=pack, now=now)
-                    )
-                if changes or key in settled:  # a changed journey or changed flags: new view
-                    view = encode_snapshot(new_state, as_of=as_of, pack=pack, now=now)
-                    snapshots.append((key, view))
-            metrics.swept(len(keys))
-            for key, value, record in outgoing:
-                await flags_topic.send(key=key, value=value)
-                metrics.flag_changed(record.rule_id, record.status)
-            for key, view in snapshots:
-                await journeys_topic.send(key=key, value=view)
-            if plan.full or outgoing:
-                log.info(
-                    "evaluated partition %s as of %s (%s): %s journeys, %s flag changes",
-                    partition,
-                    as_of,
-                    "full" if plan.full else "changed",
-                    len(keys),
-                    len(outgoing),
-                )
+    @app.agent(inputs)
+    async def journeys(stream: Any) -> None:
+        """Fold each batch of events; run the clock for each partition ticked in it."""
+        async for batch in stream.take_events(tuning.batch_max, within=tuning.batch_within):
+            await worker.handle(batch)
 
     @app.on_partitions_revoked.connect
     async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         revoked: set[Any] = args[0] if args else kwargs.get("revoked", set())
-        for tp in revoked:
-            if tp.topic == settings.topic_clock:
-                schedule.forget(tp.partition)
+        worker.revoked({tp.partition for tp in revoked})
 
     @app.timer(settings.worker_tick_seconds, on_leader=True)  # type: ignore[untyped-decorator]
     async def tick() -> None:
@@ -171,7 +143,140 @@ def create_app(
     return app
 
 
-def fold_only(state: JourneyState, event: Event) -> JourneyState:
-    """Fold without evaluating: flags wait until the journey has settled (see scheduling)."""
-    journey = apply(state.journey, event)
-    return state if journey is state.journey else state.model_copy(update={"journey": journey})
+class JourneysWorker:
+    """The agent's body: processor decisions, carried out in a safe order."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        settings: Settings,
+        tuning: WorkerTuning,
+        *,
+        clock: Clock,
+        pack: RulePack,
+        metrics: WorkerMetrics,
+        wall: Wall,
+        table: PartitionedTable,
+        measures: JourneyMeasures,
+    ) -> None:
+        self.app, self.settings, self.tuning = app, settings, tuning
+        self.measures = measures  # managers' measures of the owned partitions (issue 7)
+        self.clock, self.metrics, self.wall, self.table = clock, metrics, wall, table
+        schedule = EvaluationSchedule(
+            settle=settings.worker_settle_seconds,
+            verify_every=settings.worker_timer_seconds,
+            tick_seconds=settings.worker_tick_seconds,
+            pack_version=pack.version,
+        )
+        self.processor = JourneyProcessor(
+            table.read, pack=pack, tuning=tuning, schedule=schedule, partitions=settings.partitions
+        )
+        raw: dict[str, Any] = dict(key_type=bytes, value_type=bytes)
+        self.flags = app.topic(settings.topic_flags, **raw)
+        self.snapshots = app.topic(settings.topic_journeys, **raw)
+        self.dlq = app.topic(settings.topic_dlq, **raw)
+        self.read_up_to: dict[int, int] = {}  # partition -> next offset after the last folded
+
+    def revoked(self, partitions: set[int]) -> None:
+        self.processor.forget(partitions)
+        self.measures.forget(partitions)
+        for partition in partitions:
+            self.read_up_to.pop(partition, None)
+            self.metrics.forget_partition(partition)
+
+    async def handle(self, batch: Sequence[Any]) -> None:
+        name = self.settings.topic_events
+        events = [e for e in batch if e.message.topic == name]
+        ticked = sorted({e.message.partition for e in batch if e.message.topic != name})
+        self.table.bind(batch)
+        try:
+            if events:
+                await self.fold(events)
+            for partition in ticked:
+                await self.sweep(partition)
+        finally:
+            self.table.release()
+
+    async def fold(self, events: Sequence[Any]) -> None:
+        records = [
+            Record(e.message.key, e.value, e.message.partition, e.message.offset) for e in events
+        ]
+        for record in records:
+            self.read_up_to[record.partition] = record.offset + 1
+        folded = self.processor.fold(records, wall=self.wall(), mono=time.monotonic())
+        await self.table.write_all([(c.key, c.value, c.partition) for c in folded.changes])
+        self.metrics.folded(folded)
+        for record, letter in folded.dead:
+            value = letter.encode(self.settings.topic_events, record.partition, record.offset)
+            await self.dlq.send(key=record.key, value=value)
+
+    async def sweep(self, partition: int) -> None:
+        if not self.processor.schedule.ready(partition):
+            self.adopt(partition)
+        as_of = self.clock()
+        swept = self.processor.tick(
+            partition,
+            as_of=as_of,
+            wall=self.wall(),
+            mono=time.monotonic(),
+            budget=self.tuning.tick_budget_seconds,
+            changed_budget=self.changed_budget(),
+            backlog=await self.backlog(partition),
+        )
+        await self.publish(swept)
+        self.measures.refresh(partition, as_of, swept.changes, self.table.read)
+        self.metrics.swept(swept, self.processor.schedule.size(partition), partition)
+        if swept.flags:
+            log.info(
+                "partition %s as of %s: evaluated %s, %s flag changes",
+                partition,
+                as_of,
+                dict(swept.evaluated),
+                len(swept.flags),
+            )
+
+    def changed_budget(self) -> float:
+        """Half of each tick interval, shared by the owned partitions, for settled changes."""
+        owned = len(self.read_up_to) or self.settings.partitions
+        share = 0.5 * self.settings.worker_tick_seconds / owned
+        return max(self.tuning.tick_budget_seconds, share)
+
+    async def backlog(self, partition: int) -> bool:
+        """More unread events in the partition than one batch: evaluation waits for them."""
+        tp = TP(self.settings.topic_events, partition)
+        if tp not in self.app.consumer.assignment():
+            return False
+        highwater = self.app.consumer.highwater(tp) or 0
+        read = self.read_up_to.get(partition)
+        if read is None:
+            read = await self.app.consumer.position(tp) or 0
+        return highwater - read > self.tuning.batch_max
+
+    def adopt(self, partition: int) -> None:
+        """Index every owned partition not indexed yet, in one pass over the table."""
+        events = self.settings.topic_events
+        owned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == events}
+        wanted = {p for p in owned | {partition} if not self.processor.schedule.ready(p)}
+        started = time.perf_counter()
+        n = self.processor.adopt(wanted, self.table.items(), time.monotonic())
+        # The index is long-lived and large: keep it out of the cyclic collector's full
+        # passes, which otherwise stall a tick for hundreds of ms at 1M journeys.
+        gc.freeze()
+        self.measures.adopt(wanted, self.table.items())  # computed a slice per tick
+        log.info(
+            "indexed partitions %s: %s journeys in %.2fs",
+            sorted(wanted),
+            n,
+            time.perf_counter() - started,
+        )
+
+    async def publish(self, swept: Swept) -> None:
+        """Flags first, acknowledged; then the state that records them; then snapshots."""
+        sent = [await self.flags.send(key=key, value=value) for key, value, _ in swept.flags]
+        if sent:
+            await asyncio.gather(*sent)
+        await self.table.write_all([(c.key, c.value, c.partition) for c in swept.changes])
+        for _, _, record in swept.flags:
+            self.metrics.flag_changed(record.rule_id, record.status)
+        for key, view in swept.snapshots:
+            await self.snapshots.send(key=key, value=view)

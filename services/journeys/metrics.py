@@ -1,9 +1,15 @@
 """Worker metrics on an injected registry. Labels are bounded: source, type, rule, status,
-reason — never a child."""
+reason, partition — never a child."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter
+import contextlib
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+if TYPE_CHECKING:
+    from services.journeys.processor import Folded, Swept
 
 
 class WorkerMetrics:
@@ -11,8 +17,18 @@ class WorkerMetrics:
         self.events = Counter(
             "casewatch_events_total", "Events folded", ["source", "type"], registry=registry
         )
+        self.redelivered = Counter(
+            "casewatch_events_redelivered_total",
+            "Events skipped unread: at or below the journey's last applied position",
+            registry=registry,
+        )
         self.dlq = Counter(
             "casewatch_events_dlq_total", "Events sent to the DLQ", ["reason"], registry=registry
+        )
+        self.journeys_written = Counter(
+            "casewatch_journeys_written_total",
+            "Journey table writes (one per changed journey per batch or evaluation)",
+            registry=registry,
         )
         self.flags = Counter(
             "casewatch_flags_total",
@@ -22,7 +38,22 @@ class WorkerMetrics:
         )
         self.sweeps = Counter(
             "casewatch_sweep_journeys_total",
-            "Journeys re-evaluated by the clock",
+            "Journeys evaluated by the clock: changed (settled), due (deadline index), verify",
+            ["reason"],
+            registry=registry,
+        )
+        self.newest = Gauge(
+            "casewatch_events_newest_timestamp_seconds",
+            "Newest recorded_at of the events folded from each source (Unix time): a source "
+            "whose newest event stops moving has gone quiet",
+            ["source"],
+            registry=registry,
+        )
+        self._newest: dict[str, float] = {}
+        self.indexed = Gauge(
+            "casewatch_deadline_index_journeys",
+            "Journeys in the deadline index of an owned partition",
+            ["partition"],
             registry=registry,
         )
 
@@ -35,5 +66,32 @@ class WorkerMetrics:
     def flag_changed(self, rule: str, status: str) -> None:
         self.flags.labels(rule, status).inc()
 
-    def swept(self, n: int) -> None:
-        self.sweeps.inc(n)
+    def folded(self, folded: Folded) -> None:
+        counts: dict[tuple[str, str], int] = {}
+        for event in folded.events:
+            label = (event.source_system, event.event_type)
+            counts[label] = counts.get(label, 0) + 1
+        for (source, event_type), n in counts.items():
+            self.events.labels(source, event_type).inc(n)
+        for event in folded.events:
+            seen = event.recorded_at.timestamp()
+            if seen > self._newest.get(event.source_system, float("-inf")):
+                self._newest[event.source_system] = seen
+                self.newest.labels(event.source_system).set(seen)
+        for _, letter in folded.dead:
+            self.dead_lettered(letter.reason)
+        if folded.redelivered:
+            self.redelivered.inc(folded.redelivered)
+        if folded.changes:
+            self.journeys_written.inc(len(folded.changes))
+
+    def swept(self, swept: Swept, indexed: int, partition: int) -> None:
+        for reason, n in swept.evaluated.items():
+            self.sweeps.labels(reason).inc(n)
+        if swept.changes:
+            self.journeys_written.inc(len(swept.changes))
+        self.indexed.labels(str(partition)).set(indexed)
+
+    def forget_partition(self, partition: int) -> None:
+        with contextlib.suppress(KeyError):  # never indexed here
+            self.indexed.remove(str(partition))

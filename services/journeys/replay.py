@@ -13,6 +13,7 @@ from datetime import date
 
 from schemas.events import Event
 from services.journeys.domain.journey import Journey, fold, person
+from services.journeys.domain.measures import MEASURES, Totals, contribution, headline, totals
 from services.journeys.domain.pack import RulePack
 from services.journeys.domain.rules import RULE_TITLES, evaluate
 
@@ -98,4 +99,48 @@ def _text(rows: list[OpenFlag], as_of: date, pack: RulePack) -> str:
             f"child {r.child_ref or '-':<10} caseworker {r.caseworker_id or '-':<6} "
             f"{r.subject}{'  [exception]' if r.exception else ''}"
         )
+    return "\n".join(lines) + "\n"
+
+
+# --- managers' measures (``casewatch replay --measures``) ---------------------------------
+
+
+def measures(events: Iterable[Event], as_of: date, pack: RulePack) -> Totals:
+    """The managers' measures on ``as_of``: the same pure code the worker sums per partition."""
+    return totals(contribution(j, as_of, pack) for j in journeys_of(events))
+
+
+def render_measures(t: Totals, fmt: str, as_of: date, pack: RulePack) -> str:
+    """JSON: headline figures, every gauge series and histogram; text: the headline and gauges."""
+    labels = {m.name: m.labels for m in MEASURES}
+    series = [
+        {"name": name, "labels": dict(zip(labels[name], values, strict=True)), "value": n}
+        for (name, values), n in sorted(t.counts.items())
+    ]
+    if fmt == "json":
+        body = {
+            "as_of": as_of.isoformat(),
+            "rule_pack": pack.version,
+            "headline": asdict(headline(t)),
+            "series": series,
+            "histograms": [
+                {
+                    "name": name,
+                    "labels": dict(zip(labels[name], values, strict=True)),
+                    "buckets": h.buckets,
+                    "sum": h.total,
+                    "count": h.count,
+                }
+                for (name, values), h in sorted(t.histograms.items())
+            ],
+        }
+        return json.dumps(body, indent=2) + "\n"
+    lines = [f"measures as of {as_of.isoformat()} (rule pack {pack.version})"]
+    for field, value in asdict(headline(t)).items():
+        shown = "-" if value is None else f"{value:.1%}" if isinstance(value, float) else value
+        lines.append(f"  {field:<40} {shown}")
+    lines.append("")
+    for s in series:
+        tags = ",".join(f"{k}={v}" for k, v in s["labels"].items())  # type: ignore[attr-defined]
+        lines.append(f"{s['name']}{{{tags}}} {s['value']}")
     return "\n".join(lines) + "\n"

@@ -1,49 +1,128 @@
 """Which journeys a clock tick evaluates. Plain Python, so it is tested without faust.
 
-A council export states one child's facts as several events (person, request, plan,
-review …). Evaluating after each of them raises flags that the next event resolves — on the
-demo authority, 93 alerts instead of 48. So a changed journey is evaluated once it has been
-quiet for ``settle`` seconds, on the next tick of its partition; and every partition gets a
-full sweep when it is first ticked in this process (after a restart or rebalance), when the
-clock's date changes, and at least every ``full_every`` seconds.
+Three reasons to evaluate a journey, in this order of urgency:
+
+- **settled**: it changed (an event was folded) and has been quiet for ``settle`` seconds. A
+  council export states one child's facts as several events (person, request, plan,
+  review …); evaluating after each raised flags that the next event resolved — on the demo
+  authority, 93 alerts instead of 48.
+- **due**: its next deadline (``rules.next_deadline``) has come — found in the partition's
+  ``DeadlineIndex``, never by scanning.
+- **verify**: a slow rolling re-evaluation of every journey, one slice per tick, so that
+  each is checked again about every ``verify_every`` seconds when the tick budget allows. It
+  should find nothing; it is the safety net under the index.
+
+While a partition has a backlog of unread events (a replay, or catching up after a restart)
+nothing of it is evaluated: its journeys are half-folded, so evaluating them would raise flags
+the backlog resolves, and would evaluate each child again and again as its events trickle in.
+A backlog that lasts longer than ``max_wait`` seconds (a worker that cannot keep up) no
+longer holds evaluation back.
+
+A partition's index is built (``adopt``) from the stored journeys' headers the first time the
+partition is ticked in this process — after table recovery, because faust delivers no tick
+before that — and dropped (``forget``) when the partition leaves this worker.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+
+from services.journeys.codec import JourneyHeader
+from services.journeys.deadlines import DeadlineIndex
 
 
 @dataclass(frozen=True)
 class TickPlan:
-    full: bool  # evaluate every journey of the partition (except those settling)
-    keys: tuple[bytes, ...]  # when not full: the settled changed journeys
-    settling: frozenset[bytes]  # changed too recently: left for a later tick
+    settled: tuple[bytes, ...]  # changed journeys quiet for ``settle`` seconds
+    due: tuple[bytes, ...]  # deadline on or before the clock date
+    verify: tuple[bytes, ...]  # the rolling re-evaluation's next slice
+
+
+@dataclass
+class PartitionClock:
+    index: DeadlineIndex = field(default_factory=DeadlineIndex)
+    changed: dict[bytes, float] = field(default_factory=dict)  # key -> time of last change
+    to_verify: list[bytes] = field(default_factory=list)  # this round's keys …
+    verified: int = 0  # … and how many of them were handed out
+    round_started: float = float("-inf")
+    backlog_since: float | None = None
 
 
 @dataclass
 class EvaluationSchedule:
     settle: float
-    full_every: float
-    _changed: dict[int, dict[bytes, float]] = field(default_factory=dict)
-    _last_full: dict[int, tuple[float, date]] = field(default_factory=dict)
+    verify_every: float
+    tick_seconds: float
+    pack_version: str
+    max_wait: float = 60.0
+    _partitions: dict[int, PartitionClock] = field(default_factory=dict)
 
-    def changed(self, partition: int, key: bytes, now: float) -> None:
-        self._changed.setdefault(partition, {})[key] = now
+    def ready(self, partition: int) -> bool:
+        return partition in self._partitions
+
+    def adopt(
+        self, partition: int, stored: Iterable[tuple[bytes, JourneyHeader]], now: float
+    ) -> int:
+        """Index a partition from its stored journeys' headers; returns how many there are.
+        Journeys changed but never evaluated (a crash came first), and those evaluated under
+        another rule pack, settle again before they are evaluated."""
+        clock = self._partitions[partition] = PartitionClock()
+        for key, header in stored:
+            if header.pending or header.pack != self.pack_version:
+                clock.changed[key] = now
+                clock.index.set(key, None)
+            else:
+                clock.index.set(key, header.due)
+        clock.to_verify, clock.round_started = clock.index.keys(), now
+        return len(clock.index)
 
     def forget(self, partition: int) -> None:
-        """The partition left this worker: its next owner sweeps it in full."""
-        self._changed.pop(partition, None)
-        self._last_full.pop(partition, None)
+        """The partition left this worker: its next owner rebuilds the index."""
+        self._partitions.pop(partition, None)
 
-    def plan(self, partition: int, now: float, as_of: date) -> TickPlan:
-        changed = self._changed.get(partition, {})
-        settled = {k for k, t in changed.items() if now - t >= self.settle}
-        settling = frozenset(changed.keys() - settled)
-        for key in settled:
-            del changed[key]
-        last = self._last_full.get(partition)
-        full = last is None or last[1] != as_of or now - last[0] >= self.full_every
-        if full:
-            self._last_full[partition] = (now, as_of)
-        return TickPlan(full=full, keys=tuple(sorted(settled)), settling=settling)
+    def changed(self, partition: int, key: bytes, now: float) -> None:
+        clock = self._partitions.get(partition)
+        if clock is not None:  # before adoption the stored header says ``pending``
+            clock.changed[key] = now
+
+    def evaluated(self, partition: int, key: bytes, due: date | None) -> None:
+        clock = self._partitions.get(partition)
+        if clock is not None:
+            clock.changed.pop(key, None)
+            clock.index.set(key, due)
+
+    def plan(
+        self, partition: int, now: float, as_of: date, limit: int, *, backlog: bool = False
+    ) -> TickPlan:
+        """At most ``limit`` keys for each reason; evaluated ones are reported back with
+        ``evaluated``, the rest stay for the next tick."""
+        clock = self._partitions[partition]
+        if not backlog:
+            clock.backlog_since = None
+        elif clock.backlog_since is None:
+            clock.backlog_since = now
+        if backlog and now - (clock.backlog_since or now) < self.max_wait:
+            return TickPlan((), (), ())
+        settling = {k for k, t in clock.changed.items() if now - t < self.settle}
+        settled = [k for k in clock.changed if k not in settling]
+        # A journey still taking events waits, even when due: no flags from half an export.
+        due = [k for k in clock.index.due(as_of, limit + len(settling)) if k not in settling]
+        verify = [k for k in self._verify_slice(clock, now, limit) if k not in settling]
+        return TickPlan(tuple(sorted(settled)[:limit]), tuple(due[:limit]), tuple(verify))
+
+    def _verify_slice(self, clock: PartitionClock, now: float, limit: int) -> list[bytes]:
+        if clock.verified >= len(clock.to_verify):
+            if now - clock.round_started < self.verify_every:
+                return []  # this round is done; listing a million keys waits for the next
+            clock.to_verify, clock.verified, clock.round_started = clock.index.keys(), 0, now
+        share = math.ceil(len(clock.index) * self.tick_seconds / self.verify_every)
+        start = clock.verified
+        clock.verified = min(start + min(share, limit), len(clock.to_verify))
+        return clock.to_verify[start : clock.verified]
+
+    def size(self, partition: int) -> int:
+        clock = self._partitions.get(partition)
+        return len(clock.index) if clock else 0

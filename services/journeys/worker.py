@@ -17,7 +17,9 @@ log = logging.getLogger(__name__)
 def run_worker(settings: Settings) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     registry = CollectorRegistry()
-    start_http_server(settings.worker_web_port, addr="127.0.0.1", registry=registry)
+    start_http_server(
+        settings.worker_web_port, addr=settings.worker_metrics_host, registry=registry
+    )
     pack = settings.load_rule_pack()
     app = create_app(settings, clock=clock_for(settings.clock_date), pack=pack, registry=registry)
     log.info(

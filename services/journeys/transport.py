@@ -1,0 +1,142 @@
+"""faust's Kafka transport with a leaner hand-off from the fetcher to the streams.
+
+faust's ``Consumer._drain_messages`` hands each fetched message to the streams inside
+``wait_first(callback(message), suspend_flow.wait())``: four futures and an ``asyncio.wait``
+per message, so that a rebalance can cancel a delivery stuck on a full stream buffer. On the
+bench machine that alone held a worker to ~6k messages/s (bench/RESULTS.md). Here the same
+race is run once per *run of messages* from one fetch: a rebalance still cancels the
+delivery in progress, and every message delivered before it keeps its read offset, exactly
+as faust's loop does message by message.
+
+Gaps: faust records a jump in a partition's offsets as acknowledged (right for compacted
+topics) and so commits past it. casewatch's topics never skip an offset, so a gap means
+messages were fetched and never delivered (e.g. a fetch from before a seek delivered after
+it); here it seeks back to the missing offset instead. (A kill test once lost 744 consecutive
+events of one partition, committed unprocessed; this is the path in faust that allows it.)
+
+Table writes reach the changelog through faust's producer buffer; past ``max_messages``
+(100) pending records faust stalls the streams and drains the buffer one record at a time
+(``wait_until_ebb``), which held a batch of journey writes to ~1.4k records/s. A batch writes
+up to ``batch_max`` journeys at once, so the buffer is allowed that many.
+
+Registered as the ``casewatch://`` broker scheme; everything else is faust's aiokafka
+transport (faust-streaming 0.15).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+from faust.transport.drivers import TRANSPORTS
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+SCHEME = "casewatch"
+RUN = 256  # messages delivered per wait_first: its cost shared, rebalances still prompt
+BUFFERED_WRITES = 20_000  # changelog records pending before faust holds the streams back
+
+
+class Consumer(faust_aiokafka.Consumer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._delivered: dict[Any, int] = {}  # offsets delivered since faust last moved one
+
+    async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - needs a broker
+        consumer_stopped = self._stopped.is_set
+        fetcher_stopped = fetcher._stopped.is_set
+        try:
+            while not (consumer_stopped() or fetcher_stopped()):
+                self.diag.set_flag("CONSUMER_FETCHING")
+                ait = cast(AsyncIterator[Any], self.getmany(timeout=1.0))
+                await self.sleep(0)
+                if not self.should_stop:
+                    await self._deliver_runs(ait)
+                self.diag.unset_flag("CONSUMER_FETCHING")
+        except self.consumer_stopped_errors:
+            if self.transport.app.should_stop:
+                return
+            raise
+        except asyncio.CancelledError:
+            if self.transport.app.should_stop:
+                return
+            raise
+        finally:
+            self.diag.unset_flag("CONSUMER_FETCHING")
+
+    async def _deliver_runs(self, ait: AsyncIterator[Any]) -> None:
+        run: list[Any] = []
+        async for tp, message in ait:
+            run.append((tp, message))
+            if len(run) >= RUN:
+                done = await self.wait_first(self._deliver(run), self.suspend_flow.wait())
+                if done.stopped or False in done.results:
+                    return  # stopped, or a gap: the rest of this fetch is read again
+                run = []
+        if run:
+            await self.wait_first(self._deliver(run), self.suspend_flow.wait())
+
+    async def _deliver(self, run: list[Any]) -> bool:
+        """faust's per-message steps (skip what was read already, commit when due, hand the
+        message to the streams, remember the read offset), except for gaps: False if one
+        was found, after seeking back to it."""
+        callback, read = self.callback, self._read_offset
+        for tp, message in run:
+            offset = message.offset
+            expected = self._expected(tp)
+            if expected is not None and offset < expected:
+                continue  # delivered already
+            if expected is not None and offset > expected:
+                await self._seek_back(tp, expected, offset)
+                return False
+            if self._commit_every is not None and self._n_acked >= self._commit_every:
+                self._n_acked = 0
+                await self.commit()
+            await callback(message)
+            read[tp] = offset
+            self._delivered[tp] = offset
+        return True
+
+    def _expected(self, tp: Any) -> int | None:
+        """The next offset this partition must deliver. faust's read offset means the last
+        offset delivered, or — right after a seek — the next one to read."""
+        read = self._read_offset[tp]
+        if read is None:
+            return None
+        return read + 1 if self._delivered.get(tp) == read else read
+
+    async def _seek_back(self, tp: Any, expected: int, found: int) -> None:
+        """Our topics never skip an offset (no compaction, no transactions), so a gap is a
+        fetch from before a seek. faust would record the gap as acknowledged and commit past
+        messages nobody processed; read them again instead."""
+        self.log.warning(
+            "offset gap in %s: %s expected, %s fetched; seeking back", tp, expected, found
+        )
+        await self.seek(tp, expected)
+
+    async def perform_seek(self) -> None:
+        self._delivered.clear()
+        await super().perform_seek()
+
+    async def seek(self, partition: Any, offset: int) -> None:
+        self._delivered.pop(partition, None)
+        await super().seek(partition, offset)
+
+    async def on_partitions_revoked(self, revoked: set[Any]) -> None:
+        for tp in revoked:
+            self._delivered.pop(tp, None)
+        await super().on_partitions_revoked(revoked)
+
+
+class Producer(faust_aiokafka.Producer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.buffer.max_messages = BUFFERED_WRITES
+
+
+class Transport(faust_aiokafka.Transport):
+    Consumer = Consumer
+    Producer = Producer
+
+
+TRANSPORTS.aliases.setdefault(SCHEME, f"{__name__}:Transport")
