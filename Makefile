@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck schemas dashboards clean
+.PHONY: run test soak lint typecheck schemas dashboards clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: $(STAMP)
 	$(BIN)/ruff format --check schemas services tests deploy
 	$(BIN)/mypy
 	$(BIN)/pytest -q
+
+## soak: the long reliability runs (a worker SIGKILLed 10 times while 50,000 events stream)
+soak: $(STAMP)
+	$(BIN)/pytest -q -m soak tests/reliability
 
 schemas: $(STAMP)
 	$(BIN)/python -m schemas.generate

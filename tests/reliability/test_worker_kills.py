@@ -34,7 +34,8 @@ from tests.reliability.conftest import (
     wait_until,
 )
 
-pytestmark = pytest.mark.integration
+# A soak test: ~6 minutes on 2 vCPUs, so `make test` leaves it out; `make soak` runs it.
+pytestmark = [pytest.mark.integration, pytest.mark.soak]
 
 EVENTS = 50_000
 KILLS = 10
