@@ -182,9 +182,7 @@ def differences(expected: dict[str, Expected], stored: dict[str, JourneyState]) 
         if got is None:
             wrong.append(f"child #{n}: missing")
         elif got.journey != want.journey:
-            stale = sum(
-                1 for k, f in want.journey.facts.items() if got.journey.facts.get(k) != f
-            )
+            stale = sum(1 for k, f in want.journey.facts.items() if got.journey.facts.get(k) != f)
             wrong.append(f"child #{n}: {stale} of {len(want.journey.facts)} facts differ")
         elif frozenset(got.open_flags) != want.open_flags:
             wrong.append(f"child #{n}: open flags differ")
