@@ -357,10 +357,12 @@ def make_event(
     occurred_at: datetime,
     recorded_at: datetime,
     payload: Any,
+    event_id: str | None = None,
 ) -> Event:
-    """Build an envelope with its deterministic id."""
+    """Build an envelope with its deterministic id (``event_id`` if the caller computed it
+    already, e.g. ingest's faster encoder held equal to :func:`event_id_for`)."""
     return Event(
-        event_id=event_id_for(source_system, source_record_key, payload),
+        event_id=event_id or event_id_for(source_system, source_record_key, payload),
         event_type=payload.type,
         source_system=source_system,
         source_record_key=source_record_key,

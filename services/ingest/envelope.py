@@ -15,7 +15,7 @@ from datetime import datetime
 
 from pydantic_core import to_json
 
-from schemas.events import Event, Payload, event_id_for
+from schemas.events import Event, Payload, event_id_for, make_event
 
 
 def event_id(source_system: str, source_record_key: str, payload: Payload) -> str:
@@ -37,13 +37,12 @@ def envelope(
     payload: Payload,
 ) -> Event:
     """An :class:`Event` from a validated payload (its envelope is validated as usual)."""
-    return Event(
-        event_id=event_id(source_system, source_record_key, payload),
-        event_type=payload.type,
+    return make_event(
         source_system=source_system,
         source_record_key=source_record_key,
         person_key=person_key,
         occurred_at=occurred_at,
         recorded_at=recorded_at,
         payload=payload,
+        event_id=event_id(source_system, source_record_key, payload),
     )
