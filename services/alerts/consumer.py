@@ -133,7 +133,7 @@ def _consumer_for(settings: Settings, topic: str, group: str) -> AIOKafkaConsume
 async def _started_consumer(
     settings: Settings, topic: str, group: str, stop: asyncio.Event
 ) -> AIOKafkaConsumer | None:
-    backoff = FIRST_BACKOFF_S
+    backoff = _Backoff(stop)
     while not stop.is_set():
         consumer = _consumer_for(settings, topic, group)
         try:
@@ -146,11 +146,10 @@ async def _started_consumer(
                 "broker %s not reachable (%s); retrying in %.1fs",
                 settings.kafka_bootstrap,
                 type(exc).__name__,
-                backoff,
+                backoff.seconds,
             )
-            if await _stopped_within(stop, backoff):
+            if await backoff.stopped():
                 return None
-            backoff = min(backoff * 2, MAX_BACKOFF_S)
             continue
         log.info("consuming %s as group %s", topic, group)
         return consumer
@@ -226,7 +225,7 @@ def _skipped(message: ConsumerRecord[bytes, bytes], what: str) -> None:
 async def _stored(work: Callable[[], T], count: int, stop: asyncio.Event) -> T | None:
     """Run ``work`` (one store transaction), retrying while the database is away; None if
     ``stop`` was set first."""
-    backoff = FIRST_BACKOFF_S
+    backoff = _Backoff(stop)
     while True:
         try:
             return await asyncio.to_thread(work)
@@ -236,11 +235,10 @@ async def _stored(work: Callable[[], T], count: int, stop: asyncio.Event) -> T |
                 "could not store %d records (%s); retrying in %.1fs",
                 count,
                 type(exc).__name__,
-                backoff,
+                backoff.seconds,
             )
-            if await _stopped_within(stop, backoff):
+            if await backoff.stopped():
                 return None
-            backoff = min(backoff * 2, MAX_BACKOFF_S)
 
 
 async def _commit(consumer: AIOKafkaConsumer, batch: Batch) -> None:
@@ -259,9 +257,18 @@ def _log_transitions(transitions: Sequence[Transition]) -> None:
     log.log(level, "applied %d flag records: %s", len(transitions), dict(sorted(tally.items())))
 
 
-async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        return False
-    return True
+class _Backoff:
+    """Exponential waits between retries, cut short by ``stop``."""
+
+    def __init__(self, stop: asyncio.Event) -> None:
+        self.stop = stop
+        self.seconds = FIRST_BACKOFF_S
+
+    async def stopped(self) -> bool:
+        """Wait ``seconds`` (then double them, up to the cap); True if ``stop`` came first."""
+        try:
+            await asyncio.wait_for(self.stop.wait(), self.seconds)
+        except TimeoutError:
+            self.seconds = min(self.seconds * 2, MAX_BACKOFF_S)
+            return False
+        return True
