@@ -1,6 +1,6 @@
 """Rows/s from an SSD CSV export to the real broker, beside a raw producer in the same run.
 
-``python bench/bench_ingest.py [--rows 100000] [--compression gzip|none]``
+``python bench/bench_ingest.py [--rows 100000] [--compression lz4,gzip,none] [--runs 1]``
 
 Writes a demo authority with about ``--rows`` SSD rows, starts the embedded broker (Tansu),
 then times, in one run on the same machine:
@@ -8,16 +8,22 @@ then times, in one run on the same machine:
   identities, diff against an empty state, build and serialise the events, publish with
   acks=all and idempotence, wait for every acknowledgement, commit the state), as the CLI
   runs it (producer in a child process, fed while the export is read) and in one process;
-- raw: a kafka-python producer with the same settings sending the very same (key, value)
-  bytes, already serialised, and waiting for every acknowledgement;
+- raw: a plain kafka-python producer with the same settings (``PRODUCER_CONFIG`` with the
+  same compression) sending the very same (key, value) bytes, already serialised, with
+  ``send(topic, key=, value=)``, and waiting for every acknowledgement;
+- raw, partition per key: the same, passing the partition Kafka's default partitioner gives
+  each key, computed once per key (what ingest's producers do; not the baseline, shown so
+  that the part of the gain that is kafka-python's pure-Python murmur2 is visible);
 - a re-run of the ingest (every fact unchanged: publishes nothing).
-Prints rows/s and messages/s and the ratio ingest/raw. Figures go to bench/RESULTS.md.
+Prints rows/s and messages/s and the ratios ingest/raw. ``--runs N`` repeats the lines in
+one broker (the machine is shared: compare within a run). Figures go to bench/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 import tempfile
 import time
@@ -33,7 +39,7 @@ from services.cli import all_topics
 from services.ingest.config import IngestSettings
 from services.ingest.demo import write_demo_export
 from services.ingest.pipeline import ProducerProcess
-from services.ingest.publisher import PRODUCER_CONFIG, EventPublisher
+from services.ingest.publisher import PRODUCER_CONFIG, EventPublisher, KeyPartitioner
 from services.ingest.runner import IngestOptions, Producer, run_ingest
 from services.ingest.ssd import read_ssd_export
 from services.runtime.broker import EmbeddedBroker, ensure_topics
@@ -43,10 +49,21 @@ TODAY = date(2026, 11, 23)
 ROWS_PER_CHILD = 7.2  # the demo authority's SSD rows per child, roughly
 
 
-def raw_send(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]], config: dict) -> float:
+def raw_send(
+    bootstrap: str,
+    topic: str,
+    records: list[tuple[bytes, bytes]],
+    config: dict,
+    by_key: bool = False,
+) -> float:
     producer = KafkaProducer(bootstrap_servers=bootstrap, client_id="bench-raw", **config)
+    producer.partitions_for(topic)  # metadata, as ingest's child has it before the export is read
     started = time.perf_counter()
-    futures = [producer.send(topic, key=k, value=v) for k, v in records]
+    if by_key:
+        partition = KeyPartitioner(producer, topic)
+        futures = [producer.send(topic, key=k, value=v, partition=partition(k)) for k, v in records]
+    else:
+        futures = [producer.send(topic, key=k, value=v) for k, v in records]
     producer.flush()
     assert all(f.succeeded() for f in futures)
     elapsed = time.perf_counter() - started
@@ -57,10 +74,16 @@ def raw_send(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]], con
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--compression", choices=["gzip", "none"], default="gzip")
+    parser.add_argument(
+        "--compression",
+        default=PRODUCER_CONFIG["compression_type"] or "none",
+        help="gzip, lz4 or none, or several separated by commas (each measured in turn)",
+    )
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--no-one-process", action="store_true", help="skip that line")
     args = parser.parse_args()
-    overrides = {"compression_type": None if args.compression == "none" else args.compression}
-    config = {**PRODUCER_CONFIG, **overrides}
+    codecs = args.compression.split(",")
+    assert set(codecs) <= {"gzip", "lz4", "none"}, codecs
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         export = home / "export"
@@ -69,6 +92,9 @@ def main() -> int:
         reading = read_ssd_export(export, secret="bench", extracted_at=datetime.now(UTC))
         rows, events = reading.rows_read, reading.events
         records = [(e.person_key.encode(), e.model_dump_json().encode()) for e in events]
+        del reading, events
+        n = len(records)
+        print(f"{rows} SSD rows, {n} events", flush=True)
         with EmbeddedBroker(log_path=home / "broker.log") as broker:
             settings = Settings(kafka_bootstrap=broker.bootstrap, data_dir=home / "data")
             names, compacted = all_topics(settings)
@@ -87,31 +113,48 @@ def main() -> int:
                 assert code == 0, out.getvalue()[-500:]
                 return elapsed, out.getvalue().rstrip()
 
-            piped_s, _ = run(
-                "a.sqlite", lambda: ProducerProcess(broker.bootstrap, topic, **overrides)
-            )
-            single_s, _ = run(
-                "b.sqlite", lambda: EventPublisher(broker.bootstrap, topic, **overrides)
-            )
-            raw_s = raw_send(broker.bootstrap, topic, records, config)
-            rerun_s, text = run(
-                "a.sqlite", lambda: ProducerProcess(broker.bootstrap, topic, **overrides)
-            )
-            assert text.endswith("; 0 events published"), text[-300:]
-    n = len(records)
-    print(f"{rows} SSD rows, {n} events, compression {args.compression}")
-    for label, seconds in (
-        ("ingest, producer process", piped_s),
-        ("ingest, one process", single_s),
-        ("raw kafka-python", raw_s),
-        ("re-run, nothing new", rerun_s),
-    ):
-        print(
-            f"{label:<26} {seconds:6.2f} s {rows / seconds:9,.0f} rows/s {n / seconds:9,.0f} ev/s"
-        )
-    print(
-        f"ratio ingest/raw: {raw_s / piped_s:.2f} (producer process), {raw_s / single_s:.2f} (one)"
-    )
+            def show(label: str, seconds: float) -> None:
+                print(
+                    f"  {label:<26} {seconds:6.2f} s {rows / seconds:9,.0f} rows/s"
+                    f" {n / seconds:9,.0f} ev/s",
+                    flush=True,
+                )
+
+            for number in range(1, args.runs + 1):
+                for codec in codecs:
+                    overrides = {"compression_type": None if codec == "none" else codec}
+                    config = {**PRODUCER_CONFIG, **overrides}
+                    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+                    print(f"run {number}, compression {codec} (load average {load})")
+                    state = f"{codec}{number}"
+                    piped_s, _ = run(
+                        f"a{state}.sqlite",
+                        lambda o=overrides: ProducerProcess(broker.bootstrap, topic, **o),
+                    )
+                    show("ingest, producer process", piped_s)
+                    raw_s = raw_send(broker.bootstrap, topic, records, config)
+                    show("raw kafka-python", raw_s)
+                    keyed_s = raw_send(broker.bootstrap, topic, records, config, by_key=True)
+                    show("raw, partition per key", keyed_s)
+                    single = ""
+                    if not args.no_one_process:
+                        single_s, _ = run(
+                            f"b{state}.sqlite",
+                            lambda o=overrides: EventPublisher(broker.bootstrap, topic, **o),
+                        )
+                        show("ingest, one process", single_s)
+                        single = f", {raw_s / single_s:.2f} (one process)"
+                    rerun_s, text = run(
+                        f"a{state}.sqlite",
+                        lambda o=overrides: ProducerProcess(broker.bootstrap, topic, **o),
+                    )
+                    assert text.endswith("; 0 events published"), text[-300:]
+                    show("re-run, nothing new", rerun_s)
+                    print(
+                        f"  ratio ingest/raw: {raw_s / piped_s:.2f} (producer process){single};"
+                        f" ingest/raw-partition-per-key: {keyed_s / piped_s:.2f}",
+                        flush=True,
+                    )
     return 0
 
 

@@ -15,6 +15,7 @@ import io
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
@@ -50,18 +51,28 @@ class TableSpec:
         """The column as the file names it (a mapped local name), for messages."""
         return self.labels.get(column, column) if column else column
 
+    @cached_property
+    def _private(self) -> frozenset[str]:
+        return frozenset(c.lower() for c in self.private)
+
     def shows(self, column: str) -> bool:
-        return not self.personal and column.lower() not in {c.lower() for c in self.private}
+        return not self.personal and column.lower() not in self._private
 
 
-@dataclass(frozen=True)
+_LOWER: dict[str, str] = {}  # column names as adapters write them -> lower case
+
+
+@dataclass(frozen=True, slots=True)
 class Row:
     line: int
     cells: Mapping[str, str]  # lower-case column name -> stripped text
     overflow: bool = False  # values beyond the header's last column
 
     def __getitem__(self, column: str) -> str:
-        return self.cells.get(column.lower(), "")
+        name = _LOWER.get(column)
+        if name is None:
+            name = _LOWER[column] = column.lower()
+        return self.cells.get(name, "")
 
 
 @dataclass(frozen=True)
@@ -126,10 +137,15 @@ def _table(
         columns = ", ".join(spec.label(c) or c for c in missing)
         return None, file_issue(spec, f"{NOT_READ}: it has no column {columns}", columns)
     width = len(names)
+    named = all(names)
+    strip = str.strip
     rows = []
     for line, cells in records[1:]:
-        if any(cell.strip() for cell in cells):
-            values = {n: c.strip() for n, c in zip(names, cells, strict=False) if n}
+        if "".join(cells).strip():  # not a blank line (every cell blank)
+            if named:
+                values = dict(zip(names, map(strip, cells), strict=False))
+            else:
+                values = {n: c.strip() for n, c in zip(names, cells, strict=False) if n}
             overflow = len(cells) > width and any(c.strip() for c in cells[width:])
             rows.append(Row(line, values, overflow))
     return Table(spec, tuple(rows)), None
@@ -139,7 +155,7 @@ def lines_text(lines: Sequence[int]) -> str:
     return ("row " if len(lines) == 1 else "rows ") + ", ".join(map(str, lines))
 
 
-@dataclass
+@dataclass(slots=True)
 class RowCheck:
     """Collects every issue on one row; the row publishes only if there are no errors."""
 
@@ -156,7 +172,7 @@ class RowCheck:
 
     @property
     def ok(self) -> bool:
-        return not any(i.severity == "error" for i in self.issues)
+        return not self.issues or not any(i.severity == "error" for i in self.issues)
 
     def add(self, column: str | None, rule: str, message: str) -> None:
         label = self.spec.label(column)

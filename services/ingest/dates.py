@@ -17,6 +17,9 @@ _DAY_FIRST = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 
 FORMATS = "YYYY-MM-DD, YYYY-MM-DD HH:MM:SS[.fff] or DD/MM/YYYY"
 
+_PARSED: dict[str, date] = {}  # text -> its date: an export repeats a few thousand dates
+_REMEMBERED = 100_000
+
 
 def parse_date(text: str) -> date | None:
     """The calendar date in ``text``; ``None`` for a blank cell.
@@ -25,6 +28,9 @@ def parse_date(text: str) -> date | None:
     or naming the problem when it has a date's shape but no such day exists (31/02/2024).
     A SQL Server time of day is checked and then dropped: the rules work on dates.
     """
+    found = _PARSED.get(text)
+    if found is not None:
+        return found
     value = text.strip()
     if not value:
         return None
@@ -38,9 +44,12 @@ def parse_date(text: str) -> date | None:
     else:
         raise ValueError(f"{value!r} is not a date: expected {FORMATS}")
     try:
-        return date(int(year), int(month), int(day))
+        parsed = date(int(year), int(month), int(day))
     except ValueError as error:
         raise ValueError(f"{value!r} is not a date that exists: {error}") from None
+    if len(_PARSED) < _REMEMBERED:
+        _PARSED[text] = parsed
+    return parsed
 
 
 def _check_time(value: str, hour: int, minute: int, second: int) -> None:

@@ -6,10 +6,19 @@ export is read and checked on one core while the previous chunks are produced on
 so a large export costs about the longer of the two instead of their sum.  The child uses the
 same ``PRODUCER_CONFIG`` (acks=all, idempotence) and reports how many events the broker
 acknowledged; the parent remembers nothing until then.
+
+The parent ships chunks of ``CHUNK`` events as two lists (keys, messages) of bytes already
+encoded (one pickle per chunk, ~0.1 µs an event) through a one-way pipe widened to 1 MiB
+where the OS allows (Linux ``F_SETPIPE_SZ``): a chunk then goes into the pipe at once and the
+reader reads on, instead of waiting in ``send`` for the child to finish the previous chunk
+(which cost the reader ~10% of its time).  The child sends each event to the partition
+Kafka's default partitioner gives its key (``KeyPartitioner``, computed once per key), and
+answers through a second pipe.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 from collections.abc import Callable, Sequence
@@ -18,16 +27,37 @@ from types import TracebackType
 from typing import Any
 
 from schemas.events import Event
-from services.ingest.publisher import PRODUCER_CONFIG, PublishReport
+from services.ingest.envelope import event_json
+from services.ingest.publisher import PRODUCER_CONFIG, KeyPartitioner, PublishReport
 
 log = logging.getLogger(__name__)
 
-CHUNK = 2000  # events per message to the child
+CHUNK = 1000  # events per message to the child (~0.5 MB of JSON)
+PIPE_BYTES = (1 << 20, 1 << 19, 1 << 18)  # pipe sizes to ask for, the largest first
 
 
-def _produce(conn: Connection, bootstrap: str, topic: str, overrides: dict[str, Any]) -> None:
+def _widen(conn: Connection) -> None:
+    """Ask for a pipe that holds a chunk or two (Linux; elsewhere the pipe stays as it is)."""
+    try:
+        import fcntl
+
+        for size in PIPE_BYTES:
+            try:
+                fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, size)
+                return
+            except OSError:
+                continue  # above /proc/sys/fs/pipe-max-size for this user
+    except (ImportError, AttributeError):
+        return
+
+
+def _produce(
+    chunks: Connection, answers: Connection, bootstrap: str, topic: str, overrides: dict[str, Any]
+) -> None:
     """The child: send every (key, value) it is given, then report (acknowledged, failed)."""
     from kafka import KafkaProducer
+
+    gc.enable()  # forked from a run that reads without collections (runner._no_collections)
 
     futures: list[Any] = []
     try:
@@ -37,11 +67,15 @@ def _produce(conn: Connection, bootstrap: str, topic: str, overrides: dict[str, 
             **{**PRODUCER_CONFIG, **overrides},
         )
     except Exception as error:
-        conn.send(("error", type(error).__name__))
+        answers.send(("error", type(error).__name__))
         return
     try:
-        while (chunk := conn.recv()) is not None:
-            futures.extend(producer.send(topic, key=k, value=v) for k, v in chunk)
+        partition = KeyPartitioner(producer, topic)
+        send = producer.send
+        while (chunk := chunks.recv()) is not None:
+            keys, values = chunk
+            for key, value in zip(keys, values, strict=True):
+                futures.append(send(topic, key=key, value=value, partition=partition(key)))
         producer.flush()
         failed = 0
         for future in futures:
@@ -50,7 +84,7 @@ def _produce(conn: Connection, bootstrap: str, topic: str, overrides: dict[str, 
                     future.get(timeout=30)
                 except Exception:
                     failed += 1
-        conn.send(("done", len(futures) - failed, failed))
+        answers.send(("done", len(futures) - failed, failed))
     finally:
         producer.close(timeout=10)
 
@@ -61,35 +95,41 @@ class ProducerProcess:
     def __init__(self, bootstrap: str, topic: str, **overrides: Any) -> None:
         methods = multiprocessing.get_all_start_methods()
         context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        self._conn, child = context.Pipe()
+        chunks, self._chunks = context.Pipe(duplex=False)  # (reading end, writing end)
+        self._answers, answers = context.Pipe(duplex=False)
+        _widen(self._chunks)
         self._process = context.Process(
-            target=_produce, args=(child, bootstrap, topic, overrides), daemon=True
+            target=_produce, args=(chunks, answers, bootstrap, topic, overrides), daemon=True
         )
         self._process.start()
-        child.close()
-        self._chunk: list[tuple[bytes, bytes]] = []
+        chunks.close()
+        answers.close()
+        self._keys: list[bytes] = []
+        self._values: list[bytes] = []
         self._sent = 0
         self._broken = False
 
-    def send(self, event: Event) -> None:
-        self._chunk.append((event.person_key.encode(), event.model_dump_json().encode()))
+    def send(self, event: Event, value: bytes | None = None) -> None:
+        """Queue ``event`` (``value``: its message, if already encoded)."""
+        self._keys.append(event.person_key.encode())
+        self._values.append(event_json(event) if value is None else value)
         self._sent += 1
-        if len(self._chunk) >= CHUNK:
+        if len(self._keys) >= CHUNK:
             self._ship()
 
     def _ship(self) -> None:
-        if self._chunk and not self._broken:
+        if self._keys and not self._broken:
             try:
-                self._conn.send(self._chunk)
+                self._chunks.send((self._keys, self._values))
             except (BrokenPipeError, OSError):
                 self._broken = True
-        self._chunk = []
+        self._keys, self._values = [], []
 
     def finish(self) -> PublishReport:
         self._ship()
         try:
-            self._conn.send(None)
-            answer = self._conn.recv()
+            self._chunks.send(None)
+            answer = self._answers.recv()
         except (BrokenPipeError, EOFError, OSError):
             answer = ("error", "the producer process stopped")
         self._process.join(timeout=30)
@@ -111,7 +151,8 @@ class ProducerProcess:
         if self._process.is_alive():
             self._process.terminate()
             self._process.join(timeout=10)
-        self._conn.close()
+        self._chunks.close()
+        self._answers.close()
 
     def __enter__(self) -> ProducerProcess:
         return self

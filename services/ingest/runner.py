@@ -58,7 +58,7 @@ def read(
     linker: IdentityLinker,
     tolerance: int,
     progress: Callable[[int, int], None] | None = None,
-    sink: Callable[[Event], None] | None = None,
+    sink: Callable[[Event, bytes], None] | None = None,
 ) -> ExportReading:
     """The reading of ``options.path`` by the adapter ``options.kind``."""
     path = options.path
@@ -109,7 +109,9 @@ def read(
 class Producer(Protocol):
     """What the runner publishes through (``ProducerProcess``, ``EventPublisher``, a fake)."""
 
-    def send(self, event: Event) -> None: ...
+    def send(self, event: Event, value: bytes | None = None) -> None:
+        """Publish ``event``; ``value`` is its message if already encoded (its
+        ``model_dump_json()`` bytes)."""
 
     def finish(self) -> PublishReport: ...
 
@@ -134,33 +136,46 @@ def run_ingest(
     must see the whole export first; other kinds are published after reading."""
     ingest = ingest or IngestSettings()
     out, err = out or sys.stdout, err or sys.stderr
-    secret = settings.person_key_secret.get_secret_value()
 
     def producer() -> Producer:
         if publisher is not None:
             return publisher()
         return ProducerProcess(settings.kafka_bootstrap, settings.topic_events)
 
+    with _no_collections():  # its objects are gone when _run returns
+        return _run(settings, options, ingest, producer, out, err)
+
+
+def _run(
+    settings: Settings,
+    options: IngestOptions,
+    ingest: IngestSettings,
+    producer: Callable[[], Producer],
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    secret = settings.person_key_secret.get_secret_value()
     with IngestState(ingest.state_file(settings)) as state, ExitStack() as stack:
         linker = IdentityLinker(secret, links=state.links())
         streaming: Producer | None = None
-        sink: Callable[[Event], None] | None = None
+        sink: Callable[[Event, bytes], None] | None = None
+        known: dict[str, dict[str, set[str]]] = {}
         if options.kind == "ssd" and not (options.dry_run or options.all_or_nothing):
             streaming = stack.enter_context(producer())
-            sink = _sink(streaming, state.published(SSD_SOURCE), options.republish)
+            known[SSD_SOURCE] = state.published(SSD_SOURCE)
+            sink = _sink(streaming, known[SSD_SOURCE], options.republish)
         bar = ProgressBar("reading", err)
-        with _few_collections():
-            reading = read(
-                options,
-                secret=secret,
-                extracted_at=datetime.now(UTC),
-                linker=linker,
-                tolerance=ingest.future_tolerance_days,
-                progress=bar,
-                sink=sink,
-            )
+        reading = read(
+            options,
+            secret=secret,
+            extracted_at=datetime.now(UTC),
+            linker=linker,
+            tolerance=ingest.future_tolerance_days,
+            progress=bar,
+            sink=sink,
+        )
         bar.close()
-        diff = state.diff(reading)
+        diff = state.diff(reading, known)
         issues = [*reading.issues, *diff.gone]
         rejected = any(i.severity == "error" for i in issues)
         blocked = options.all_or_nothing and rejected
@@ -175,13 +190,17 @@ def run_ingest(
                 if streaming is None:
                     for event in outgoing:
                         sending.send(event)
+                state.stage(diff, linker.added)  # written while the last events are sent
                 result = sending.finish()
                 if result.failed:
+                    state.discard()
                     log.error("%s of %s events were not published", result.failed, len(outgoing))
                     _report(out, err, options, issues, reading, 0, diff.unchanged)
                     return 2
                 published = result.published
-            state.commit(diff, linker.added)
+                state.confirm()
+            else:
+                state.commit(diff, linker.added)
             log.info(
                 "ingest %s: %s events published to %s, %s unchanged",
                 options.kind,
@@ -195,26 +214,31 @@ def run_ingest(
 
 
 @contextmanager
-def _few_collections() -> Iterator[None]:
-    """Rarer garbage collections while an export is read: it makes hundreds of thousands of
-    objects that all live to the end, and every collection walks them again (~20% of the
-    time on 100,000 rows)."""
-    threshold = gc.get_threshold()
-    gc.set_threshold(100_000, *threshold[1:])
+def _no_collections() -> Iterator[None]:
+    """No cyclic garbage collection during a run.  Reading an export makes hundreds of
+    thousands of objects that all live to the end of the run, and every collection walks
+    them again (~20% of the time on 100,000 rows with the default thresholds, ~5% with rare
+    ones, and a last full pass as the reading ends); a run makes no reference cycles to
+    speak of (reading the demo authority leaves no cyclic garbage), so reference counting
+    frees what it drops.  Collections resume once the run's objects are gone.  The producer
+    process turns them back on for itself."""
+    enabled = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
-        gc.set_threshold(*threshold)
+        if enabled:
+            gc.enable()
 
 
 def _sink(
     producer: Producer, published: dict[str, set[str]], republish: bool
-) -> Callable[[Event], None]:
+) -> Callable[[Event, bytes], None]:
     """Send an event as soon as it is read, if the last run did not publish it."""
 
-    def sink(event: Event) -> None:
+    def sink(event: Event, value: bytes) -> None:
         if republish or event.event_id not in published.get(event.source_record_key, ()):
-            producer.send(event)
+            producer.send(event, value)
 
     return sink
 

@@ -16,7 +16,6 @@ integrator find them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -149,7 +148,7 @@ def _named_plans(reading: SsdReading, table: Table, assessments: Index) -> Index
         check.not_before("ehcn_named_plan_ceased_date", ceased, "the plan start date", issued)
         link = None
         if reading.accept(check) and assessment is not None and issued is not None:
-            link = replace(assessment, plan_id=plan_id, issued_on=issued, ceased=bool(ceased))
+            link = assessment._replace(plan_id=plan_id, issued_on=issued, ceased=bool(ceased))
             owner = link.person_key
             plan = PlanIssued(plan_id=plan_id, request_id=link.request_id, issued_on=issued)
             reading.emit(NAMED_PLANS, plan_id, owner, issued, plan)
@@ -252,15 +251,16 @@ def read_ssd_export(
     future_tolerance_days: int = 0,
     linker: IdentityLinker | None = None,
     progress: Callable[[int, int], None] | None = None,
-    sink: Callable[[Event], None] | None = None,
+    sink: Callable[[Event, bytes], None] | None = None,
 ) -> ExportReading:
     """Read the SSD CSVs in ``directory`` as of ``extracted_at`` (an aware datetime).
 
     Dates after ``extracted_at``'s date plus ``future_tolerance_days`` are R-DATA-FUTURE.
     Reading the same files twice gives the same events with the same ids.  ``linker`` links
     identities across sources (a fresh one per reading by default); ``progress`` is called
-    with (rows checked, rows in all files) as the reading goes; ``sink`` with every event as
-    soon as its row is accepted (a person's event comes last: several files add to it).
+    with (rows checked, rows in all files) as the reading goes; ``sink`` with every event and
+    its message (the bytes of ``model_dump_json``) as soon as its row is accepted (a person's
+    event comes last: several files add to it).
     """
     if extracted_at.tzinfo is None:
         raise ValueError("extracted_at must be timezone-aware")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from services.ingest.csvtable import RowCheck, TableSpec, lines_text
 
 
-@dataclass(frozen=True)
-class Link:
-    """What a row hands down to the rows that link to it."""
+class Link(NamedTuple):
+    """What a row hands down to the rows that link to it (a tuple: one is made per row)."""
 
     person_key: str
     request_id: str | None = None
@@ -21,8 +20,7 @@ class Link:
     has_upn: bool = False  # the person row gave a UPN or a UPN-unknown reason
 
 
-@dataclass(frozen=True)
-class Parent:
+class Parent(NamedTuple):
     """A row as seen by the rows that link to it; ``link`` is ``None`` if it was rejected."""
 
     lines: tuple[int, ...]
@@ -48,11 +46,12 @@ def link_to(check: RowCheck, column: str, parents: Index, parent: TableSpec) -> 
     if not value:
         return None
     found = parents.get(value)
-    named = f"{parent.key} {check.quoted(column, value)}".rstrip()
     if found is None:
+        named = f"{parent.key} {check.quoted(column, value)}".rstrip()
         check.add(column, "R-DATA-LINK", f"no {parent.file} row has this {named}")
         return None
     if found.link is None:
+        named = f"{parent.key} {check.quoted(column, value)}".rstrip()
         lines = lines_text(found.lines)
         message = f"{parent.file} {lines} ({named}) was rejected, so this row is too"
         check.add(column, "R-DATA-LINK", message)

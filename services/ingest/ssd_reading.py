@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time
 from schemas.events import Event, Payload, PersonRegistered, SenType
 from services.ingest import csvtable
 from services.ingest.csvtable import RowCheck, Table, TableSpec, repeat_issue
-from services.ingest.envelope import envelope
+from services.ingest.envelope import envelope_and_json
 from services.ingest.issues import ExportReading, Issue
 from services.ingest.linking import IdentityLinker, Resolution
 from services.ingest.ssd_tables import PERSON, TABLES
@@ -49,12 +49,14 @@ class SsdReading:
     extracted_at: datetime
     latest: date
     progress: Callable[[int, int], None] | None = None
-    sink: Callable[[Event], None] | None = None  # every event, as soon as it is made
+    # every event and its message (the bytes of its model_dump_json), as soon as it is made
+    sink: Callable[[Event, bytes], None] | None = None
     total: int = 0
     done: int = 0
     result: ExportReading = field(default_factory=lambda: ExportReading([], [], 0, 0))
     buckets: dict[str, list[Event]] = field(default_factory=dict)
     drafts: dict[str, PersonDraft] = field(default_factory=dict)  # by person key
+    _midnights: dict[date, datetime] = field(default_factory=dict)  # occurred_at of a date
 
     def checks(self, table: Table) -> Iterator[RowCheck]:
         """The rows to check; identical repeats are read once and reported as warnings."""
@@ -90,9 +92,12 @@ class SsdReading:
     def emit(
         self, spec: TableSpec, key: str, owner: str, on: date | None, payload: Payload
     ) -> None:
-        occurred = datetime.combine(on, time(), tzinfo=UTC) if on else self.extracted_at
+        occurred = self.extracted_at if on is None else self._midnights.get(on)
+        if occurred is None:
+            assert on is not None
+            occurred = self._midnights[on] = datetime.combine(on, time(), tzinfo=UTC)
         record = f"{spec.name}:{key}"
-        event = envelope(
+        event, value = envelope_and_json(
             source_system=self.source_system,
             source_record_key=record,
             person_key=owner,
@@ -101,9 +106,10 @@ class SsdReading:
             payload=payload,
         )
         self.buckets.setdefault(spec.name, []).append(event)
-        self.result.saw(self.source_system, record)
+        # ExportReading.saw, knowing the scope
+        self.result.records.setdefault((self.source_system, spec.name), set()).add(record)
         if self.sink is not None:
-            self.sink(event)
+            self.sink(event, value)
 
     def finish(self) -> ExportReading:
         for key, draft in self.drafts.items():

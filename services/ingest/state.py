@@ -76,11 +76,15 @@ class IngestState:
             found[record].add(event_id)
         return found
 
-    def diff(self, reading: ExportReading) -> Diff:
+    def diff(
+        self, reading: ExportReading, loaded: dict[str, dict[str, set[str]]] | None = None
+    ) -> Diff:
+        """``loaded``: :meth:`published` of some sources, already read (unchanged since)."""
         sources = {source for source, _ in reading.records} | {
             e.source_system for e in reading.events
         }
-        before = {source: self.published(source) for source in sources}
+        loaded = loaded or {}
+        before = {source: loaded.get(source) or self.published(source) for source in sources}
         diff = Diff([], 0, [])
         for event in reading.events:
             ids = diff.seen.setdefault(event.source_system, {}).setdefault(
@@ -110,7 +114,14 @@ class IngestState:
 
     def commit(self, diff: Diff, links: dict[str, tuple[str, str]]) -> None:
         """Remember what a run published (call only once the broker acknowledged it)."""
-        with self._db:
+        self.stage(diff, links)
+        self.confirm()
+
+    def stage(self, diff: Diff, links: dict[str, tuple[str, str]]) -> None:
+        """Write what a run is publishing in a transaction left open: :meth:`confirm` it once
+        the broker acknowledged every event, else :meth:`discard` it (closing the state
+        without confirming discards it too).  The writing then overlaps the publishing."""
+        try:
             for source, records in diff.seen.items():
                 self._forget(source, diff.replaced.get(source, ()))
                 self._db.executemany(
@@ -120,6 +131,15 @@ class IngestState:
             for source, gone in diff.dropped.items():
                 self._forget(source, gone)
             self._insert_links(links)
+        except BaseException:
+            self._db.rollback()
+            raise
+
+    def confirm(self) -> None:
+        self._db.commit()
+
+    def discard(self) -> None:
+        self._db.rollback()
 
     def save_links(self, links: dict[str, tuple[str, str]]) -> None:
         with self._db:

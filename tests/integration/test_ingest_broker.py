@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from kafka.partitioner import murmur2
 
+from schemas.events import Event
 from services.cli import all_topics
 from services.ingest.demo import write_demo_export
 from services.ingest.demo_types import names, nhs_number, upn
@@ -110,3 +112,54 @@ def test_all_or_nothing_publishes_nothing_from_a_bad_export(
     result = ingest(["ssd", str(export)], env)
     assert result.returncode == 1
     assert topic_size(broker.bootstrap, settings.topic_events) > 0
+
+
+def records_of(bootstrap: str, topic: str) -> list[tuple[int, bytes, bytes]]:
+    """(partition, key, value) of every record on ``topic``, read with aiokafka (which has
+    to decode the producer's lz4 batches, as the journeys worker does)."""
+
+    async def read() -> list[tuple[int, bytes, bytes]]:
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        try:
+            found: list[tuple[int, bytes, bytes]] = []
+            quiet = 0
+            while quiet < 3:
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    found.extend((r.partition, r.key, r.value) for r in records)
+                quiet = 0 if batch else quiet + 1
+            return found
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(read())
+
+
+def test_an_ssd_export_streams_each_event_once_as_its_json_to_its_key_partition(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    """The SSD path sends while it reads, from a producer process, with messages encoded
+    while reading and partitions computed per key: the same bytes and partitions as
+    ``model_dump_json`` and Kafka's default partitioner."""
+    settings = Settings(kafka_bootstrap=broker.bootstrap)
+    names_, compacted = all_topics(settings)
+    ensure_topics(broker.bootstrap, settings.partitions, names_, compacted)
+    env = service_env(broker, tmp_path / "data")
+    export = tmp_path / "export"
+    write_demo_export(export, children=120, seed=5, today=date.today(), sen2=False, health=False)
+    result = ingest(["ssd", str(export)], env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    published = int(result.stdout.rsplit(";", 1)[-1].split()[0])
+    found = records_of(broker.bootstrap, settings.topic_events)
+    assert len(found) == published > 600
+    ids = set()
+    for partition, key, value in found:
+        event = Event.model_validate_json(value)
+        assert value == event.model_dump_json().encode()
+        assert key == event.person_key.encode()
+        assert partition == (murmur2(key) & 0x7FFFFFFF) % settings.partitions
+        ids.add(event.event_id)
+    assert len(ids) == published

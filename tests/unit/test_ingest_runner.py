@@ -24,7 +24,9 @@ class FakePublisher:
     def __init__(self, sent: list[Event], failing: int = 0) -> None:
         self.sent, self.failing, self.count = sent, failing, 0
 
-    def send(self, event: Event) -> None:
+    def send(self, event: Event, value: bytes | None = None) -> None:
+        # a message encoded while reading is the event's model_dump_json, byte for byte
+        assert value is None or value == event.model_dump_json().encode()
         self.sent.append(event)
         self.count += 1
 
