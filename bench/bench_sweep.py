@@ -28,9 +28,9 @@ import tracemalloc
 from datetime import UTC, date, datetime, timedelta
 
 from bench.workload import TODAY, events_for
-from services.journeys.assess import assess
 from services.journeys.codec import JourneyHeader, decode_header, decode_stored, encode_stored
 from services.journeys.config import WorkerTuning
+from services.journeys.domain.assess import assess
 from services.journeys.domain.journey import apply
 from services.journeys.domain.pack import DEFAULT_PACK
 from services.journeys.domain.state import JourneyState

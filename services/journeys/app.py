@@ -193,7 +193,7 @@ class JourneysWorker:
             if events:
                 await self.fold(events)
             for partition in ticked:
-                await self.sweep(partition)
+                await self.sweep(partition, idle=not events)
         finally:
             self.table.release()
 
@@ -210,7 +210,7 @@ class JourneysWorker:
             value = letter.encode(self.settings.topic_events, record.partition, record.offset)
             await self.dlq.send(key=record.key, value=value)
 
-    async def sweep(self, partition: int) -> None:
+    async def sweep(self, partition: int, *, idle: bool = False) -> None:
         if not self.processor.schedule.ready(partition):
             self.adopt(partition)
         as_of = self.clock()
@@ -220,7 +220,7 @@ class JourneysWorker:
             wall=self.wall(),
             mono=time.monotonic(),
             budget=self.tuning.tick_budget_seconds,
-            changed_budget=self.changed_budget(),
+            changed_budget=self.changed_budget(idle),
             backlog=await self.backlog(partition),
         )
         await self.publish(swept)
@@ -235,10 +235,13 @@ class JourneysWorker:
                 len(swept.flags),
             )
 
-    def changed_budget(self) -> float:
-        """Half of each tick interval, shared by the owned partitions, for settled changes."""
+    def changed_budget(self, idle: bool = False) -> float:
+        """For settled changes: half of the time between sweeps, shared by the owned
+        partitions — or 90% when no event came with the ticks (a replay has ended: nothing
+        else waits). Sweeps come once per tick, or per batch window if that is longer."""
         owned = len(self.read_up_to) or self.settings.partitions
-        share = 0.5 * self.settings.worker_tick_seconds / owned
+        interval = max(self.settings.worker_tick_seconds, self.tuning.batch_within)
+        share = (0.9 if idle else 0.5) * interval / owned
         return max(self.tuning.tick_budget_seconds, share)
 
     async def backlog(self, partition: int) -> bool:
@@ -262,7 +265,8 @@ class JourneysWorker:
         # The index is long-lived and large: keep it out of the cyclic collector's full
         # passes, which otherwise stall a tick for hundreds of ms at 1M journeys.
         gc.freeze()
-        self.measures.adopt(wanted, self.table.items())  # computed a slice per tick
+        for p in wanted:  # computed a slice per tick; the index's keys, not a second scan
+            self.measures.adopt_keys(p, self.processor.schedule.keys(p))
         log.info(
             "indexed partitions %s: %s journeys in %.2fs",
             sorted(wanted),

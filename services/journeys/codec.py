@@ -21,8 +21,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from schemas.events import EVENT_ADAPTER, EVENT_TYPES, Event
 from schemas.flags import FlagRecord
-from schemas.journeys import ClockView, JourneySnapshot, TimelineEntry
-from services.journeys.assess import Assessment
+from schemas.journeys import JourneySnapshot
+from services.journeys.domain.assess import Assessment
 from services.journeys.domain.clocks import Flag
 from services.journeys.domain.journey import Fact, person
 from services.journeys.domain.pack import RulePack
@@ -98,9 +98,14 @@ class JourneyHeader:
     pack: str | None = None  # the rule pack of that evaluation
 
     def encode(self) -> bytes:
-        due = self.due.isoformat() if self.due else None
-        body = {"v": 1, "p": self.partition, "o": self.offset, "pending": self.pending}
-        return json.dumps({**body, "due": due, "pack": self.pack}, separators=(",", ":")).encode()
+        # Formatted by hand (written once per changed journey): decodes as plain JSON.
+        due = f'"{self.due.isoformat()}"' if self.due else "null"
+        pack = "null" if self.pack is None else json.dumps(self.pack)
+        pending = "true" if self.pending else "false"
+        return (
+            f'{{"v":1,"p":{self.partition:d},"o":{self.offset:d},"pending":{pending},'
+            f'"due":{due},"pack":{pack}}}'
+        ).encode()
 
 
 LEGACY_HEADER = JourneyHeader(partition=-1, offset=-1, pending=True)
@@ -109,8 +114,22 @@ LEGACY_HEADER = JourneyHeader(partition=-1, offset=-1, pending=True)
 def encode_stored(
     header: JourneyHeader, state: JourneyState, fragments: FactFragments | None = None
 ) -> bytes:
-    body = fragments.encode(state) if fragments else encode_state(state)
+    return stored_value(header, encode_body(state, fragments))
+
+
+def encode_body(state: JourneyState, fragments: FactFragments | None = None) -> bytes:
+    """The state's part of a stored value."""
+    return fragments.encode(state) if fragments else encode_state(state)
+
+
+def stored_value(header: JourneyHeader, body: bytes) -> bytes:
     return header.encode() + b"\n" + body
+
+
+def stored_body(raw: bytes) -> bytes | None:
+    """The state's JSON in a stored value, or None for a value stored before headers."""
+    _, sep, body = raw.partition(b"\n")
+    return body if sep else None
 
 
 class FactFragments:
@@ -128,10 +147,7 @@ class FactFragments:
 
     def encode(self, state: JourneyState) -> bytes:
         journey = state.journey
-        facts = b",".join(
-            json.dumps(key).encode() + b":" + self._fragment(fact)
-            for key, fact in journey.facts.items()
-        )
+        facts = b",".join(self._fragment(key, fact) for key, fact in journey.facts.items())
         return b"".join(
             (
                 b'{"journey":{"person_key":',
@@ -144,11 +160,12 @@ class FactFragments:
             )
         )
 
-    def _fragment(self, fact: Fact) -> bytes:
+    def _fragment(self, key: str, fact: Fact) -> bytes:
+        """``"key":{fact}`` — a fact is only ever held under its own fact key."""
         found = self._by_id.get(id(fact))
         if found is not None and found[0] is fact:  # the fact held keeps its id unique
             return found[1]
-        fragment = _FACT.dump_json(fact)
+        fragment = json.dumps(key).encode() + b":" + _FACT.dump_json(fact)
         self._by_id[id(fact)] = (fact, fragment)
         if len(self._by_id) > self._size:
             self._by_id.popitem(last=False)
@@ -230,27 +247,31 @@ def snapshot(
     who = person(journey)
     due = assessed.next_due if assessed else next_deadline(journey, as_of, pack)
     views = assessed.views if assessed else journey_clocks(journey, as_of, pack)
-    return JourneySnapshot(
-        person_key=journey.person_key,
-        child_ref=who.child_ref if who else None,
-        caseworker_id=who.caseworker_id if who else None,
-        team=who.team if who else None,
-        as_of=as_of,
-        next_deadline=due,
-        timeline=[
-            TimelineEntry(on=i.on, kind=i.kind, summary=i.summary) for i in timeline(journey)
-        ],
-        clocks=[
-            ClockView(
-                rule_id=c.rule_id,
-                subject=c.subject,
-                due_on=c.due_on,
-                state="open" if state_ == "open" else "upcoming",
-                flag_id=c.flag(journey.person_key).flag_id if state_ == "open" else None,
-            )
-            for c, state_ in views
-        ],
-        updated_at=now,
+    flag_id = assessed.flag_id_of if assessed else lambda c: c.flag(journey.person_key).flag_id
+    # Validated in one call from plain values: less than building each entry's model.
+    return JourneySnapshot.model_validate(
+        {
+            "person_key": journey.person_key,
+            "child_ref": who.child_ref if who else None,
+            "caseworker_id": who.caseworker_id if who else None,
+            "team": who.team if who else None,
+            "as_of": as_of,
+            "next_deadline": due,
+            "timeline": [
+                {"on": i.on, "kind": i.kind, "summary": i.summary} for i in timeline(journey)
+            ],
+            "clocks": [
+                {
+                    "rule_id": c.rule_id,
+                    "subject": c.subject,
+                    "due_on": c.due_on,
+                    "state": "open" if state_ == "open" else "upcoming",
+                    "flag_id": flag_id(c) if state_ == "open" else None,
+                }
+                for c, state_ in views
+            ],
+            "updated_at": now,
+        }
     )
 
 

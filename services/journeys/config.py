@@ -15,10 +15,12 @@ class WorkerTuning(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CASEWATCH_WORKER_", extra="ignore")
 
     batch_max: int = Field(
-        default=5000, ge=1, description="events folded per batch (one table write per journey)"
+        default=20_000,
+        ge=1,
+        description="events folded per batch (one table write per journey and batch)",
     )
     batch_within: float = Field(
-        default=0.2, gt=0, description="seconds to wait for a batch to fill before folding it"
+        default=1.0, gt=0, description="seconds to wait for a batch to fill before folding it"
     )
     future_tolerance_seconds: float = Field(
         default=86_400.0,

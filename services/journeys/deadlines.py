@@ -22,6 +22,7 @@ class DeadlineIndex:
     _due: dict[bytes, date | None] = field(default_factory=dict)
     _by_date: dict[date, set[bytes]] = field(default_factory=dict)
     _dates: list[date] = field(default_factory=list)  # heap; may hold dates with no keys left
+    _interned: dict[date, date] = field(default_factory=dict)  # one object per date
 
     def __len__(self) -> int:
         return len(self._due)
@@ -31,6 +32,8 @@ class DeadlineIndex:
 
     def set(self, key: bytes, due: date | None) -> None:
         """Index ``key`` under its next deadline (``None``: known, nothing due)."""
+        if due is not None:  # each header decodes its own date object: keep one per day
+            due = self._interned.setdefault(due, due)
         old = self._due.get(key)
         if old is not None and old != due:
             self._discard(key, old)

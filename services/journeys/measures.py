@@ -7,11 +7,16 @@ double count, and with several workers each exports the partitions it owns: the 
 workers are the authority's figures.
 
 Keeping them current costs little: a journey is recomputed when the worker evaluates it
-after a change, and when the date reaches its contribution's ``next_change`` (a band edge,
+after a change — from that evaluation's clocks and views (``domain.assess``), not computing
+them again — and when the date reaches its contribution's ``next_change`` (a band edge,
 a 12-month window passing, a clock opening) — found through an index by that date, so a
 date change touches only the journeys whose figures move. After a restart or rebalance the
 partition's journeys are recomputed a slice per tick (``casewatch_measures_pending`` says
 how many are left), so adoption never holds up the flags.
+
+Memory: one slotted entry per owned journey, its counts and observations interned tuples
+(most journeys add the same few label sets) and its dates shared — ~120 bytes per journey
+besides the key (bench/bench_evaluate.py --memory).
 """
 
 from __future__ import annotations
@@ -21,13 +26,15 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from services.journeys.codec import decode_header, decode_stored
+from services.journeys.domain.assess import Assessment
+from services.journeys.domain.assess import contribution as assessed_contribution
 from services.journeys.domain.journey import Journey
 from services.journeys.domain.measures import (
     MEASURES,
@@ -56,11 +63,31 @@ class Changed(Protocol):
     @property
     def after(self) -> JourneyState: ...
 
+    # and optionally ``assessed: Assessment | None``, the evaluation that produced ``after``
 
-@dataclass
+
+Counts = tuple[tuple[Key, int], ...]  # a contribution's counts, compact
+Observations = tuple[tuple[Key, float], ...]
+
+
 class _Entry:
-    contribution: Contribution
-    as_of: date
+    """One journey's contribution, computed on ``as_of``. A worker holds one per journey it
+    owns (a million, for a large authority), so it is slotted and its parts are shared:
+    ``counts`` and ``observations`` are interned tuples (most journeys add the same few
+    label sets; days waited are whole numbers) and dates are one object per day."""
+
+    __slots__ = ("as_of", "counts", "next_change", "observations")
+
+    def __init__(
+        self, counts: Counts, observations: Observations, as_of: date, next_change: date | None
+    ) -> None:
+        self.counts = counts
+        self.observations = observations
+        self.as_of = as_of
+        self.next_change = next_change
+
+    def contribution(self) -> Contribution:
+        return Contribution(dict(self.counts), self.observations)
 
 
 @dataclass
@@ -89,6 +116,8 @@ class JourneyMeasures(Collector):
     in them any more, rather than vanishing from dashboards.
     """
 
+    max_shared = 1_000_000  # distinct parts kept shared (thousands expected)
+
     def __init__(
         self,
         pack: RulePack,
@@ -103,6 +132,9 @@ class JourneyMeasures(Collector):
         self._partitions: dict[int, _Partition] = {}
         self._seen_counts: set[Key] = set()
         self._seen_histograms: dict[Key, int] = {}
+        # Shared parts of the per-journey entries: counts, observations, dates.
+        self._shared: dict[Any, Any] = {}
+        self._dates: dict[date, date] = {}
         self._lock = threading.Lock()  # scrapes run on the metrics server's thread
         if registry is not None:
             registry.register(self)
@@ -123,30 +155,59 @@ class JourneyMeasures(Collector):
             return True
         if entry.as_of == as_of:
             return False
-        next_change = entry.contribution.next_change
+        next_change = entry.next_change
         return as_of < entry.as_of or (next_change is not None and next_change <= as_of)
 
-    def observe(self, partition: int, key: bytes, journey: Journey, as_of: date) -> None:
-        """Replace the journey's contribution with the one on ``as_of``."""
-        new = contribution(journey, as_of, self.pack)
+    def observe(
+        self,
+        partition: int,
+        key: bytes,
+        journey: Journey,
+        as_of: date,
+        assessed: Assessment | None = None,
+    ) -> None:
+        """Replace the journey's contribution with the one on ``as_of``. ``assessed``: the
+        worker's evaluation of this journey on ``as_of``, whose clocks are used instead of
+        computing them again."""
+        if assessed is not None and assessed.as_of == as_of and assessed.state.journey is journey:
+            new = assessed_contribution(assessed, self.pack)  # its clocks, computed once
+        else:
+            new = contribution(journey, as_of, self.pack)
         with self._lock:
             part = self._partition(partition)
             old = part.entries.get(key)
             if old is not None:
-                part.totals.subtract(old.contribution)
+                part.totals.subtract(old.contribution())
                 self._unindex(part, key, old)
             part.totals.add(new)
-            part.entries[key] = _Entry(new, as_of)
-            part.pending.discard(key)
-            if new.next_change is not None:
-                part.by_change.setdefault(new.next_change, set()).add(key)
-            self._seen_counts.update(new.counts)
-            for k, _ in new.observations:
+            counts, observations = self._compact(new)
+            when = None if new.next_change is None else self._date(new.next_change)
+            part.entries[key] = _Entry(counts, observations, self._date(as_of), when)
+            if part.pending:
+                part.pending.discard(key)
+                if not part.pending:
+                    part.pending = set()  # a set keeps its size when emptied: let it go
+            if when is not None:
+                part.by_change.setdefault(when, set()).add(key)
+            for k, _ in observations:
                 self._seen_histograms[k] = len(part.totals.histograms[k].buckets)
+            self._seen_counts.update(k for k, _ in counts)
+
+    def _compact(self, c: Contribution) -> tuple[Counts, Observations]:
+        """The contribution's counts and observations as shared tuples."""
+        shared = self._shared
+        if len(shared) > self.max_shared:
+            shared.clear()  # still correct, only less shared; never expected
+        counts = tuple(shared.setdefault(item, item) for item in sorted(c.counts.items()))
+        observations = tuple(shared.setdefault(item, item) for item in c.observations)
+        return shared.setdefault(counts, counts), shared.setdefault(observations, observations)
+
+    def _date(self, d: date) -> date:
+        return self._dates.setdefault(d, d)
 
     @staticmethod
     def _unindex(part: _Partition, key: bytes, entry: _Entry) -> None:
-        when = entry.contribution.next_change
+        when = entry.next_change
         keys = part.by_change.get(when) if when is not None else None
         if keys is not None:
             keys.discard(key)
@@ -177,7 +238,8 @@ class JourneyMeasures(Collector):
         budget) those adopted or moved by the date. Returns how many were recomputed."""
         n = 0
         for change in evaluated:
-            self.observe(change.partition, change.key, change.after.journey, as_of)
+            assessed = getattr(change, "assessed", None)
+            self.observe(change.partition, change.key, change.after.journey, as_of, assessed)
             n += 1
         started = time.perf_counter()
         for key in self.due(partition, as_of):
@@ -207,6 +269,19 @@ class JourneyMeasures(Collector):
                     found += 1
         return found
 
+    def adopt_keys(self, partition: int, keys: Iterable[bytes]) -> int:
+        """As ``adopt``, for one partition whose keys the caller has already read (the
+        deadline index's, ``EvaluationSchedule.keys``): no second pass over the table, and
+        the key objects are shared with the index rather than copied (~100 bytes each)."""
+        found = 0
+        with self._lock:
+            part = self._partition(partition)
+            for key in keys:
+                if key not in part.entries:
+                    part.pending.add(key)
+                    found += 1
+        return found
+
     def discard(self, partition: int, key: bytes) -> None:
         with self._lock:
             part = self._partitions.get(partition)
@@ -214,7 +289,7 @@ class JourneyMeasures(Collector):
                 return
             old = part.entries.pop(key, None)
             if old is not None:
-                part.totals.subtract(old.contribution)
+                part.totals.subtract(old.contribution())
                 self._unindex(part, key, old)
             part.pending.discard(key)
 

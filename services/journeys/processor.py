@@ -21,7 +21,6 @@ from kafka.partitioner.default import murmur2
 
 from schemas.events import Event
 from schemas.flags import FlagRecord
-from services.journeys.assess import assess
 from services.journeys.codec import (
     DeadLetter,
     FactFragments,
@@ -29,19 +28,25 @@ from services.journeys.codec import (
     decode_event,
     decode_header,
     decode_stored,
+    encode_body,
     encode_flag_records,
     encode_snapshot,
-    encode_stored,
     latest_believable,
+    stored_body,
+    stored_value,
 )
 from services.journeys.config import WorkerTuning
-from services.journeys.domain.journey import apply
+from services.journeys.domain.assess import Assessment, assess
+from services.journeys.domain.journey import Journey, apply
 from services.journeys.domain.pack import RulePack
 from services.journeys.domain.state import JourneyState
 from services.journeys.scheduling import EvaluationSchedule
 
 ReadStored = Callable[[bytes, int], bytes | None]  # (key, partition) -> stored value
 VERIFY_SHARE = 0.25  # of a tick's budget: the safety net must not starve real work
+
+
+_Held = tuple[JourneyHeader, JourneyState, bytes | None]  # header, state, the state's JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +68,7 @@ class JourneyChange:
     before: JourneyState | None
     after: JourneyState
     value: bytes  # what to store
+    assessed: Assessment | None = None  # the evaluation that gave ``after``, if one did
 
 
 @dataclass
@@ -88,7 +94,7 @@ class _Open:
     partition: int
     header: JourneyHeader | None
     before: JourneyState | None
-    state: JourneyState | None
+    journey: Journey | None  # folded so far; the state is rebuilt once, at the batch's end
     offset: int = -1
 
 
@@ -114,7 +120,9 @@ class JourneyProcessor:
         self.schedule = schedule
         self._fragments = FactFragments(size=10 * max(tuning.cache_journeys, 1_000))
         # Decoding a stored journey costs ~30 µs; a replay touches each child many times.
-        self._cache: OrderedDict[bytes, tuple[JourneyHeader, JourneyState]] = OrderedDict()
+        # With each, the stored JSON of its state when known: an evaluation that changes
+        # only the header (most do) writes it again instead of re-encoding the journey.
+        self._cache: OrderedDict[bytes, _Held] = OrderedDict()
 
     # --- events -------------------------------------------------------------------------
 
@@ -126,7 +134,9 @@ class JourneyProcessor:
         for record in records:
             self._fold_one(record, work, out, not_after)
         for key, item in work.items():
-            if item.state is not None and item.state is not item.before:
+            if item.journey is not None and (
+                item.before is None or item.journey is not item.before.journey
+            ):
                 out.changes.append(self._changed(key, item))
                 self.schedule.changed(item.partition, key, mono)
         return out
@@ -150,20 +160,25 @@ class JourneyProcessor:
             out.dead.append((record, decoded))
             return
         out.events.append(decoded)
-        state = item.state or JourneyState.new(decoded.person_key)
-        journey = apply(state.journey, decoded)
-        if journey is not state.journey:
-            item.state = state.model_copy(update={"journey": journey})
+        journey = item.journey or Journey(person_key=decoded.person_key)
+        folded = apply(journey, decoded)
+        if folded is not journey:
+            item.journey = folded
             item.offset = record.offset
 
     def _changed(self, key: bytes, item: _Open) -> JourneyChange:
-        assert item.state is not None
+        assert item.journey is not None
+        before = item.before
+        if before is None:
+            state = JourneyState(journey=item.journey)
+        else:
+            state = before.model_copy(update={"journey": item.journey})
         old = item.header
         due, pack = (old.due, old.pack) if old else (None, None)
         header = JourneyHeader(item.partition, item.offset, True, due, pack)
-        self._remember(key, header, item.state)
-        value = encode_stored(header, item.state, self._fragments)
-        return JourneyChange(key, item.partition, item.before, item.state, value)
+        body = encode_body(state, self._fragments)
+        self._remember(key, header, state, body)
+        return JourneyChange(key, item.partition, before, state, stored_value(header, body))
 
     # --- clock --------------------------------------------------------------------------
 
@@ -219,7 +234,7 @@ class JourneyProcessor:
         if loaded is None:  # gone from the table (never expected): stop tracking it
             self.schedule.evaluated(partition, key, None)
             return
-        header, state = loaded
+        header, state, body = loaded
         assessed = assess(state, as_of, self.pack)
         due, pack = assessed.next_due, self.pack.version
         out.evaluated[reason] += 1
@@ -237,9 +252,13 @@ class JourneyProcessor:
             out.snapshots.append((key, view))
         new = JourneyHeader(header.partition, header.offset, False, due, pack)
         if new != header or assessed.changes:
-            self._remember(key, new, assessed.state)
-            value = encode_stored(new, assessed.state, self._fragments)
-            out.changes.append(JourneyChange(key, partition, state, assessed.state, value))
+            if body is None or assessed.state is not state:
+                body = encode_body(assessed.state, self._fragments)
+            self._remember(key, new, assessed.state, body)
+            value = stored_value(new, body)
+            out.changes.append(
+                JourneyChange(key, partition, state, assessed.state, value, assessed)
+            )
 
     # --- stored journeys ----------------------------------------------------------------
 
@@ -247,10 +266,10 @@ class JourneyProcessor:
         loaded = self._load(key, partition)
         if loaded is None:
             return _Open(partition, None, None, None)
-        header, state = loaded
-        return _Open(partition, header, state, state, header.offset)
+        header, state, _ = loaded
+        return _Open(partition, header, state, state.journey, header.offset)
 
-    def _load(self, key: bytes, partition: int) -> tuple[JourneyHeader, JourneyState] | None:
+    def _load(self, key: bytes, partition: int) -> _Held | None:
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
@@ -258,14 +277,17 @@ class JourneyProcessor:
         raw = self._read(key, partition)
         if raw is None:
             return None
-        loaded = decode_stored(raw)
-        self._remember(key, *loaded)
-        return loaded
+        header, state = decode_stored(raw)
+        body = stored_body(raw)
+        self._remember(key, header, state, body)
+        return header, state, body
 
-    def _remember(self, key: bytes, header: JourneyHeader, state: JourneyState) -> None:
+    def _remember(
+        self, key: bytes, header: JourneyHeader, state: JourneyState, body: bytes | None
+    ) -> None:
         if self.tuning.cache_journeys <= 0:
             return
-        self._cache[key] = (header, state)
+        self._cache[key] = (header, state, body)
         self._cache.move_to_end(key)
         while len(self._cache) > self.tuning.cache_journeys:
             self._cache.popitem(last=False)

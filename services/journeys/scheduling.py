@@ -91,7 +91,8 @@ class EvaluationSchedule:
     def evaluated(self, partition: int, key: bytes, due: date | None) -> None:
         clock = self._partitions.get(partition)
         if clock is not None:
-            clock.changed.pop(key, None)
+            if clock.changed.pop(key, None) is not None and not clock.changed:
+                clock.changed = {}  # a dict keeps its size when emptied (a replay: 1M keys)
             clock.index.set(key, due)
 
     def plan(
@@ -122,6 +123,11 @@ class EvaluationSchedule:
         start = clock.verified
         clock.verified = min(start + min(share, limit), len(clock.to_verify))
         return clock.to_verify[start : clock.verified]
+
+    def keys(self, partition: int) -> list[bytes]:
+        """Every indexed key of the partition (the index's own key objects)."""
+        clock = self._partitions.get(partition)
+        return clock.index.keys() if clock else []
 
     def size(self, partition: int) -> int:
         clock = self._partitions.get(partition)

@@ -207,3 +207,25 @@ def test_refresh_takes_evaluated_journeys_and_those_the_date_moved() -> None:
     assert measures.refresh(0, date(2025, 2, 8), [], read) == 1
     assert sample(registry, "casewatch_reviews_overdue", band="0-4w") == 0
     assert sample(registry, "casewatch_reviews_overdue", band="4-12w") == 1
+
+
+def test_partitions_adopted_by_key_share_the_index_keys_and_compute_the_same() -> None:
+    from services.journeys.scheduling import EvaluationSchedule
+
+    table = {f"k{i}".encode(): stored(lapsed(f"pk-{i:02d}-00000000000001"), 0) for i in range(4)}
+    schedule = EvaluationSchedule(
+        settle=1.0, verify_every=1e9, tick_seconds=1.0, pack_version=DEFAULT_PACK.version
+    )
+    from services.journeys.codec import decode_header
+
+    schedule.adopt(0, [(bytes(bytearray(k)), decode_header(v)) for k, v in table.items()], 0.0)
+    by_key = JourneyMeasures(DEFAULT_PACK, CollectorRegistry())
+    assert by_key.adopt_keys(0, schedule.keys(0)) == 4
+    by_table = JourneyMeasures(DEFAULT_PACK, CollectorRegistry())
+    by_table.adopt({0}, table.items())
+    read = lambda key, partition: table.get(key)  # noqa: E731
+    by_key.refresh(0, ON, [], read)
+    by_table.refresh(0, ON, [], read)
+    assert by_key.totals() == by_table.totals()
+    indexed = {id(k) for k in schedule.keys(0)}
+    assert {id(k) for k in by_key._partitions[0].entries} <= indexed

@@ -6,7 +6,7 @@ import random
 from datetime import date, timedelta
 
 from bench.workload import TODAY, child_events
-from services.journeys.assess import assess
+from services.journeys.domain.assess import assess
 from services.journeys.domain.journey import fold
 from services.journeys.domain.pack import DEFAULT_PACK
 from services.journeys.domain.rules import next_deadline

@@ -1,6 +1,10 @@
 """The journey table's value: a header readable without decoding the journey."""
 
+import json
 from datetime import UTC, date, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from schemas.events import PlanIssued
 from services.journeys.codec import (
@@ -63,3 +67,28 @@ def test_journeys_assembled_from_fact_fragments_are_what_pydantic_writes() -> No
         for evolved in (JourneyState(journey=journey), state()):
             assert fragments.encode(evolved) == encode_state(evolved)
             assert decode_stored(encode_stored(LEGACY_HEADER, evolved, fragments))[1] == evolved
+
+
+@given(
+    partition=st.integers(-1, 10_000),
+    offset=st.integers(-1, 2**62),
+    pending=st.booleans(),
+    due=st.none() | st.dates(),
+    pack=st.none() | st.text(max_size=30),
+)
+def test_a_hand_formatted_header_is_plain_json_and_reads_back(
+    partition: int, offset: int, pending: bool, due: date | None, pack: str | None
+) -> None:
+    header = JourneyHeader(partition, offset, pending, due, pack)
+    raw = header.encode()
+    assert b"\n" not in raw
+    body = json.loads(raw)
+    assert body == {
+        "v": 1,
+        "p": partition,
+        "o": offset,
+        "pending": pending,
+        "due": due.isoformat() if due else None,
+        "pack": pack,
+    }
+    assert decode_header(raw + b"\n{}") == header

@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 
 from schemas.events import PersonRegistered, PlanIssued, ReviewDecided
-from services.journeys.codec import decode_header, decode_stored
+from services.journeys.codec import decode_header, decode_stored, encode_stored
 from services.journeys.config import WorkerTuning
 from services.journeys.domain.pack import DEFAULT_PACK
 from services.journeys.processor import JourneyProcessor, Record
@@ -126,3 +126,24 @@ def test_a_crash_before_evaluation_is_found_again_when_the_partition_is_adopted(
     assert restarted.adopt({0}, table.items(), mono=100.0) == 1
     swept = restarted.tick(0, as_of=AS_OF, wall=WALL, mono=101.5, budget=1.0)
     assert swept.evaluated == {"changed": 1} and len(swept.flags) == 1
+
+
+def test_every_write_is_the_full_encoding_of_header_and_state_cached_or_not() -> None:
+    """Evaluations that only move the header re-use the stored JSON of the state; what they
+    write must still be exactly what encoding the header and the state gives."""
+    for cache in (0, 100):
+        table = Table()
+        p = worker(table, cache=cache)
+        fold(p, table, records(PLAN, WHO), mono=0.0)
+        writes = []
+        for mono, as_of in ((1.5, date(2024, 6, 1)), (2.5, date(2024, 10, 9)), (3.5, AS_OF)):
+            swept = p.tick(0, as_of=as_of, wall=WALL, mono=mono, budget=1.0)
+            for change in swept.changes:
+                header = decode_header(change.value)
+                assert change.value == encode_stored(header, change.after)
+                assert decode_stored(change.value) == (header, change.after)
+                table[change.key] = change.value
+                writes.append((header.due, len(change.after.open_flags)))
+        # Header only (warning not open yet); R-AR-WARN opens, the breach is next on 2 Jan
+        # (review due 1 Jan); R-AR-DUE replaces the warning and nothing else is due.
+        assert writes == [(date(2024, 10, 9), 0), (date(2025, 1, 2), 1), (None, 1)]

@@ -10,8 +10,19 @@ def add_months(d: date, months: int) -> date:
     """Calendar-month arithmetic clamped to month end: 29 Feb 2024 + 12 months = 28 Feb 2025."""
     index = d.year * 12 + (d.month - 1) + months
     year, month0 = divmod(index, 12)
-    last_day = calendar.monthrange(year, month0 + 1)[1]
-    return date(year, month0 + 1, min(d.day, last_day))
+    day = d.day
+    if day > 28:  # only then can the month be too short (``calendar.monthrange`` is slow)
+        day = min(day, _month_days(year, month0 + 1))
+    return date(year, month0 + 1, day)
+
+
+_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _month_days(year: int, month: int) -> int:
+    if month == 2 and calendar.isleap(year):
+        return 29
+    return _DAYS_IN_MONTH[month - 1]
 
 
 def academic_year(d: date) -> int:

@@ -129,7 +129,14 @@ def apply(journey: Journey, event: Event) -> Journey:
 
 def fact_dates_after(journey: Journey, as_of: date) -> list[date]:
     """Dates of facts not yet in force on ``as_of`` (rules read facts dated on or before it)."""
-    return [d for f in journey.facts.values() if (d := fact_date(f.payload)) and d > as_of]
+    found = remember(
+        memo(journey),
+        (fact_dates_after, as_of),
+        lambda: tuple(
+            d for f in journey.facts.values() if (d := fact_date(f.payload)) and d > as_of
+        ),
+    )
+    return list(found)
 
 
 def fact_date(payload: Payload) -> date | None:
@@ -195,6 +202,8 @@ class PlanView:
     scheduled_meeting: date | None = None
     review_drafts: tuple[date, ...] = ()
     amendments: tuple[PlanAmended, ...] = ()
+    # answers about this plan remembered by the rules (the view lives as long as its memo)
+    derived: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def start_on(self) -> date:
@@ -224,23 +233,57 @@ _P = TypeVar("_P")
 _R = TypeVar("_R")
 
 
-def _per_journey(view: Callable[[Journey], _R]) -> Callable[[Journey], _R]:
-    """Remember a view for the journey last asked about: the rules ask for the same views of
-    one journey many times in a row, and a journey never changes (it is frozen)."""
-    last: list[tuple[Journey, _R]] = []
+_LAST: tuple[Journey | None, dict[object, object]] = (None, {})
+
+
+def memo(journey: Journey) -> dict[object, object]:
+    """Derived values of the journey last asked about, by name: the rules ask for the same
+    views of one journey many times in a row, and a journey never changes (it is frozen).
+    One slot for all views, replaced as a whole (so a thread never sees another's)."""
+    global _LAST
+    last = _LAST
+    if last[0] is journey:
+        return last[1]
+    found: dict[object, object] = {}
+    _LAST = (journey, found)
+    return found
+
+
+def recall(journey: Journey, known: dict[object, object]) -> None:
+    """Make ``known`` (a :func:`memo` of ``journey`` taken earlier) the memo again, so views
+    computed for one evaluation serve a later question about the same journey."""
+    global _LAST
+    if _LAST[0] is not journey:
+        _LAST = (journey, known)
+
+
+def remember(known: dict[object, object], key: object, compute: Callable[[], _R]) -> _R:
+    """``known[key]``, computed the first time it is asked for. Callers never change what
+    they are given (views are tuples, or copied)."""
+    found = known.get(key, _MISSING)
+    if found is _MISSING:
+        found = known[key] = compute()
+    return found  # type: ignore[return-value]
+
+
+def per_journey(view: Callable[[Journey], _R]) -> Callable[[Journey], _R]:
+    """Remember a view of the journey last asked about (see :func:`memo`)."""
 
     @functools.wraps(view)
     def remembered(journey: Journey) -> _R:
-        if last and last[0][0] is journey:
-            return last[0][1]
-        result = view(journey)
-        last[:] = [(journey, result)]
-        return result
+        known = memo(journey)
+        found = known.get(view, _MISSING)
+        if found is _MISSING:
+            found = known[view] = view(journey)
+        return found  # type: ignore[return-value]  # (no ``cast``: a call on the hot path)
 
     return remembered
 
 
-@_per_journey
+_MISSING = object()
+
+
+@per_journey
 def _facts_by_kind(journey: Journey) -> dict[str, list[tuple[str, Fact]]]:
     index: dict[str, list[tuple[str, Fact]]] = {}
     for key in sorted(journey.facts):
@@ -261,6 +304,7 @@ def _fact(journey: Journey, key: str, kind: type[_P]) -> _P | None:
     return fact.payload if fact is not None and isinstance(fact.payload, kind) else None
 
 
+@per_journey
 def person(journey: Journey) -> PersonRegistered | None:
     return _fact(journey, "person", PersonRegistered)
 
@@ -275,7 +319,7 @@ def left_on(journey: Journey) -> date | None:
     return left.left_on if left else None
 
 
-@_per_journey
+@per_journey
 def requests(journey: Journey) -> tuple[RequestView, ...]:
     return tuple(
         RequestView(
@@ -289,7 +333,7 @@ def requests(journey: Journey) -> tuple[RequestView, ...]:
     )
 
 
-@_per_journey
+@per_journey
 def plans(journey: Journey) -> tuple[PlanView, ...]:
     issued = {p.plan_id: p for p in _payloads(journey, "plan:", PlanIssued)}
     transferred = {p.plan_id: p for p in _payloads(journey, "transfer-in:", PlanTransferredIn)}
@@ -320,15 +364,16 @@ def plans(journey: Journey) -> tuple[PlanView, ...]:
     return tuple(views)
 
 
-def phase_transfers(journey: Journey) -> list[PhaseTransfer]:
-    return _payloads(journey, "phase-transfer:", PhaseTransfer)
+@per_journey
+def phase_transfers(journey: Journey) -> tuple[PhaseTransfer, ...]:
+    return tuple(_payloads(journey, "phase-transfer:", PhaseTransfer))
 
 
 def placements(journey: Journey) -> list[PlacementRecorded]:
     return _payloads(journey, "placement:", PlacementRecorded)
 
 
-@_per_journey
+@per_journey
 def referrals(journey: Journey) -> tuple[ReferralView, ...]:
     views = []
     for p in _payloads(journey, "referral:", ReferralReceived):

@@ -20,12 +20,12 @@ contribution is constant, so a date change only needs the journeys whose change 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from services.journeys.domain.calendar import academic_year, academic_year_start
-from services.journeys.domain.clocks import Flag
+from services.journeys.domain.clocks import Clock, Flag
 from services.journeys.domain.journey import (
     Journey,
     PlanView,
@@ -226,8 +226,11 @@ def team_label(journey: Journey) -> str:
     return team[:MAX_LABEL] or UNASSIGNED
 
 
-def contribution(journey: Journey, as_of: date, pack: RulePack) -> Contribution:
-    """What ``journey`` adds to every measure on ``as_of``."""
+def contribution(
+    journey: Journey, as_of: date, pack: RulePack, found: Sequence[Clock] | None = None
+) -> Contribution:
+    """What ``journey`` adds to every measure on ``as_of``. ``found``: the journey's clocks
+    on ``as_of`` (``rules.clocks``), when the caller has computed them already."""
     out = _Builder(as_of)
     team = team_label(journey)
     left = left_on(journey)
@@ -238,7 +241,7 @@ def contribution(journey: Journey, as_of: date, pack: RulePack) -> Contribution:
     if active:
         _open_assessments(journey, out, team)
         _plans_in_force(journey, out, team)
-        _open_flags(journey, out, team, pack)
+        _open_flags(journey, out, team, clocks(journey, as_of, pack) if found is None else found)
         _transition_cohorts(journey, out, team, pack)
         _waits_open(journey, out, pack)
     return out.build(journey)
@@ -296,24 +299,26 @@ def _plans_in_force(journey: Journey, out: _Builder, team: str) -> None:
             out.count(PLANS_IN_FORCE, team, need)
 
 
-def _open_flags(journey: Journey, out: _Builder, team: str, pack: RulePack) -> None:
+def _open_flags(journey: Journey, out: _Builder, team: str, found: Sequence[Clock]) -> None:
     """Open flags by rule (as ``rules.evaluate`` finds them), and overdue reviews (R-AR-DUE,
     R-TRANSFER-IN review) by days overdue."""
-    found = clocks(journey, out.as_of, pack)
+    as_of = out.as_of
+    opened: dict[tuple[str, str, date], Clock] = {}  # one per flag id, the last one kept
     for c in found:  # a flag opens or closes on these dates with no new event
         out.change_on(c.opens_on, c.closes_on)
-    flags = {
-        f.flag_id: f for f in (c.flag(journey.person_key) for c in found if c.open_on(out.as_of))
-    }
-    for flag in flags.values():
-        out.count(FLAGS_OPEN, team, flag.rule_id, flag.severity)
-        if _overdue_review(flag):
-            days = (out.as_of - flag.due_on).days
-            band = out.band(OVERDUE_BANDS, flag.due_on, days)
-            out.count(REVIEWS_OVERDUE, team, flag.rule_id, band)
+        if c.open_on(as_of):
+            # a flag's id is a digest of these three (and the person key): one entry per id,
+            # the last clock's value in the first one's place, as ``rules.evaluate`` keeps them
+            opened[(c.rule_id, c.subject, c.due_on)] = c
+    for c in opened.values():
+        out.count(FLAGS_OPEN, team, c.rule_id, c.severity)
+        if _overdue_review(c):
+            days = (as_of - c.due_on).days
+            band = out.band(OVERDUE_BANDS, c.due_on, days)
+            out.count(REVIEWS_OVERDUE, team, c.rule_id, band)
 
 
-def _overdue_review(flag: Flag) -> bool:
+def _overdue_review(flag: Flag | Clock) -> bool:
     if flag.rule_id == "R-AR-DUE":
         return True
     return flag.rule_id == "R-TRANSFER-IN" and flag.subject.endswith(":review")

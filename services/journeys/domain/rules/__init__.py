@@ -8,7 +8,7 @@ is what makes :func:`next_deadline` exact, and a property test holds every rule 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -78,10 +78,21 @@ def evaluate(journey: Journey, as_of: date, pack: RulePack) -> dict[str, Flag]:
 def next_deadline(journey: Journey, as_of: date, pack: RulePack) -> date | None:
     """The earliest date after ``as_of`` on which the open flags could change with no new
     event: a clock opening or closing, or a future-dated fact coming into force."""
-    candidates = [d for d in fact_dates_after(journey, as_of)]
-    for c in clocks(journey, as_of, pack):
-        candidates += [d for d in (c.opens_on, c.closes_on) if d is not None and d > as_of]
-    return min(candidates, default=None)
+    return deadline_of(clocks(journey, as_of, pack), fact_dates_after(journey, as_of), as_of)
+
+
+def deadline_of(found: Iterable[Clock], fact_dates: Iterable[date], as_of: date) -> date | None:
+    """``next_deadline`` from clocks already computed on ``as_of`` and the dates of facts
+    not yet in force on it."""
+    earliest: date | None = None
+    for d in fact_dates:
+        if earliest is None or d < earliest:
+            earliest = d
+    for c in found:
+        for edge in (c.opens_on, c.closes_on):
+            if edge is not None and edge > as_of and (earliest is None or edge < earliest):
+                earliest = edge
+    return earliest
 
 
 def upcoming(journey: Journey, as_of: date, pack: RulePack, within_days: int = 365) -> list[Clock]:

@@ -6,7 +6,15 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from services.journeys.domain.clocks import Clock
-from services.journeys.domain.journey import Journey, PlanView, RequestView, plans, requests
+from services.journeys.domain.journey import (
+    Journey,
+    PlanView,
+    RequestView,
+    memo,
+    plans,
+    remember,
+    requests,
+)
 from services.journeys.domain.pack import RulePack
 
 DAY = timedelta(days=1)
@@ -57,12 +65,18 @@ def _draft_served(request: RequestView, as_of: date) -> bool:
     return request.draft is not None and request.draft.drafted_on <= as_of
 
 
-def _open_requests(journey: Journey, as_of: date) -> list[tuple[RequestView, bool]]:
+def _open_requests(journey: Journey, as_of: date) -> tuple[tuple[RequestView, bool], ...]:
     """Requests known on ``as_of`` with whether their pathway is closed."""
-    issued = plans(journey)
-    return [
-        (r, pathway_closed(r, issued, as_of)) for r in requests(journey) if r.received_on <= as_of
-    ]
+
+    def compute() -> tuple[tuple[RequestView, bool], ...]:
+        issued = plans(journey)
+        return tuple(
+            (r, pathway_closed(r, issued, as_of))
+            for r in requests(journey)
+            if r.received_on <= as_of
+        )
+
+    return remember(memo(journey), (_open_requests, as_of), compute)  # the four rules ask
 
 
 def _days(request: RequestView, n: int) -> date:

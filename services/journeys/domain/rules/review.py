@@ -6,15 +6,20 @@ from datetime import date, timedelta
 
 from services.journeys.domain.calendar import add_months, age_on
 from services.journeys.domain.clocks import Clock
-from services.journeys.domain.journey import Journey, PlanView, person, plans
+from services.journeys.domain.journey import Journey, PlanView, memo, person, plans, remember
 from services.journeys.domain.pack import RulePack
 
 DAY = timedelta(days=1)
 
 
-def plans_in_force(journey: Journey, as_of: date) -> list[PlanView]:
+def plans_in_force(journey: Journey, as_of: date) -> tuple[PlanView, ...]:
     """R-CEASE: plans started and not ceased on ``as_of``; a ceased plan has no clocks."""
-    return [p for p in plans(journey) if p.in_force_on(as_of)]
+    known = memo(journey)  # every plan rule asks (inline: the most asked view)
+    key = (plans_in_force, as_of)
+    found = known.get(key)
+    if found is None:
+        found = known[key] = tuple(p for p in plans(journey) if p.in_force_on(as_of))
+    return found  # type: ignore[return-value]
 
 
 def reviews_here(plan: PlanView, as_of: date) -> list[date]:
@@ -23,9 +28,17 @@ def reviews_here(plan: PlanView, as_of: date) -> list[date]:
     A review dated before the plan started here cannot belong to it (an R-DATA error,
     reported on ingest) and is ignored.
     """
-    return sorted(
-        d.decided_on for d in plan.review_decisions if plan.start_on <= d.decided_on <= as_of
+    if not plan.review_decisions:
+        return []
+    start = plan.start_on
+    found = remember(  # every plan rule asks, about the same dates: kept with the plan's view
+        plan.derived,
+        (reviews_here, as_of),
+        lambda: tuple(
+            sorted(d.decided_on for d in plan.review_decisions if start <= d.decided_on <= as_of)
+        ),
     )
+    return list(found)
 
 
 def review_anchor(plan: PlanView, as_of: date) -> date:

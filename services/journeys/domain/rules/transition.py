@@ -13,7 +13,7 @@ last year of a phase has two transfers, each with its own window (``Transfer``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from services.journeys.domain.calendar import (
@@ -30,9 +30,12 @@ from services.journeys.domain.clocks import Clock
 from services.journeys.domain.journey import (
     Journey,
     PlanView,
+    memo,
+    per_journey,
     person,
     person_recorded_on,
     phase_transfers,
+    remember,
 )
 from services.journeys.domain.pack import RulePack
 from services.journeys.domain.rules.review import plans_in_force, review_due, reviews_here
@@ -56,15 +59,24 @@ def ncy_on(journey: Journey, on: date) -> int | None:
     each 1 September. With no date of birth the recorded year group is used on every date.
     None when neither is known.
     """
+    known, born, recorded = _ncy_basis(journey)
+    if not known:
+        return None
+    if recorded is not None and (born is None or on >= recorded[1]):
+        return ncy_from_recorded(on, *recorded)
+    if born is None:
+        return None
+    return national_curriculum_year(on, born)
+
+
+@per_journey
+def _ncy_basis(journey: Journey) -> tuple[bool, date | None, tuple[int, date] | None]:
+    """What ``ncy_on`` reads, once per journey: a person known, date of birth, recorded year
+    group."""
     who = person(journey)
     if who is None:
-        return None
-    recorded = recorded_year_group(journey)
-    if recorded is not None and (who.date_of_birth is None or on >= recorded[1]):
-        return ncy_from_recorded(on, *recorded)
-    if who.date_of_birth is None:
-        return None
-    return national_curriculum_year(on, who.date_of_birth)
+        return False, None, None
+    return True, who.date_of_birth, recorded_year_group(journey)
 
 
 def recorded_year_group(journey: Journey) -> tuple[int, date] | None:
@@ -80,6 +92,15 @@ def recorded_year_group(journey: Journey) -> tuple[int, date] | None:
 def academic_years_in_ncy(journey: Journey, ncy: int) -> list[int]:
     """R-NCY: the academic years the child finishes in year group ``ncy`` (usually one; two
     for a child held back in it; none when the year group is unknown)."""
+    found = remember(
+        memo(journey),
+        (academic_years_in_ncy, ncy),
+        lambda: tuple(_academic_years_in_ncy(journey, ncy)),
+    )
+    return list(found)
+
+
+def _academic_years_in_ncy(journey: Journey, ncy: int) -> list[int]:
     who = person(journey)
     if who is None:
         return []
@@ -122,11 +143,11 @@ class Transfer:
     phase_due: date
     transfer_on: date
     lead_months: int = 0  # the pack's upcoming_lead_months
+    # R-PHASE-UPCOMING opens: the cohort year's start less the pack's lead
+    opens_on: date = field(init=False, compare=False, repr=False)
 
-    @property
-    def opens_on(self) -> date:
-        """R-PHASE-UPCOMING opens: the cohort year's start less the pack's lead."""
-        return add_months(self.cohort_from, -self.lead_months)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "opens_on", add_months(self.cohort_from, -self.lead_months))
 
     @property
     def subject(self) -> str:
@@ -149,6 +170,17 @@ def transfers(journey: Journey, as_of: date, pack: RulePack) -> list[Transfer]:
 def outstanding_transfers(journey: Journey, as_of: date, pack: RulePack) -> list[Transfer]:
     """R-PHASE: transfers of plans in force with no final amended plan naming the next
     setting known on ``as_of``."""
+    found = remember(  # R-PHASE-UPCOMING and R-PHASE-MISSED both ask
+        memo(journey),
+        (outstanding_transfers, as_of, id(pack)),
+        lambda: (pack, tuple(_outstanding_transfers(journey, as_of, pack))),
+    )
+    if found[0] is not pack:  # another pack at the same address: not the same question
+        return _outstanding_transfers(journey, as_of, pack)
+    return list(found[1])
+
+
+def _outstanding_transfers(journey: Journey, as_of: date, pack: RulePack) -> list[Transfer]:
     return [
         t
         for t in transfers(journey, as_of, pack)
