@@ -4,7 +4,7 @@
                                            [--profile py-spy|none]
 
 Starts the embedded broker, publishes ``--events`` synthetic events (bench/workload.py, ~20
-per child, gzip like ingest), then times on that topic:
+per child, lz4 like ingest), then times on that topic:
 
 1. raw aiokafka consume + ``json.loads`` + dict fold (design.md's baseline);
 2. raw aiokafka consume + casewatch decoding (pydantic) + ``journey.apply`` in a dict: the
@@ -171,7 +171,7 @@ def main() -> None:
     print(f"{len(records)} events, {children} children, store {args.store}")
     with broker_with_topics(home) as broker:
         took = produce(broker.bootstrap, TOPIC, records)
-        print(f"  produce (aiokafka, gzip)            {len(records) / took:>10,.0f} events/s")
+        print(f"  produce (aiokafka, lz4)             {len(records) / took:>10,.0f} events/s")
         raw_json = raw_loop(broker.bootstrap, len(records), "json")
         print(f"  raw aiokafka + json + dict fold     {len(records) / raw_json:>10,.0f} events/s")
         raw_domain = raw_loop(broker.bootstrap, len(records), "domain")

@@ -39,7 +39,7 @@ async def _produce(bootstrap: str, topic: str, records: Sequence[tuple[bytes, by
         bootstrap_servers=bootstrap,
         linger_ms=20,
         max_batch_size=256 * 1024,
-        compression_type="gzip",  # as ingest publishes
+        compression_type="lz4",  # as ingest publishes
         acks="all",
     )
     await producer.start()
