@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -72,17 +72,17 @@ def service_env(broker: EmbeddedBroker, data_dir: Path, **extra: str) -> dict[st
     }
 
 
-def read_topic(
+def read_records(
     bootstrap: str, topic: str, *, quiet: float = 2.0, timeout: float = 60.0
-) -> list[bytes]:
-    """Every record value on ``topic`` from the start, read until nothing new arrives for
-    ``quiet`` seconds. (Tansu's end offsets count record batches, not records, so they
-    cannot tell a reader when it has everything.)"""
+) -> list[Any]:
+    """Every record on ``topic`` from the start (aiokafka ``ConsumerRecord``s), read until
+    nothing new arrives for ``quiet`` seconds. (Tansu's end offsets count record batches,
+    not records, so they cannot tell a reader when it has everything.)"""
     import asyncio
 
     from aiokafka import AIOKafkaConsumer
 
-    async def drain() -> list[bytes]:
+    async def drain() -> list[Any]:
         consumer = AIOKafkaConsumer(
             topic,
             bootstrap_servers=bootstrap,
@@ -90,17 +90,25 @@ def read_topic(
             enable_auto_commit=False,
         )
         await consumer.start()
-        values: list[bytes] = []
+        found: list[Any] = []
         try:
             deadline = time.monotonic() + timeout
             last_new = time.monotonic()
             while time.monotonic() - last_new < quiet and time.monotonic() < deadline:
                 batch = await consumer.getmany(timeout_ms=250)
                 for records in batch.values():
-                    values.extend(r.value for r in records if r.value is not None)
+                    found.extend(records)
                     last_new = time.monotonic()
-            return values
+            return found
         finally:
             await consumer.stop()
 
     return asyncio.run(drain())
+
+
+def read_topic(
+    bootstrap: str, topic: str, *, quiet: float = 2.0, timeout: float = 60.0
+) -> list[bytes]:
+    """Every record value on ``topic`` (tombstones left out), as :func:`read_records`."""
+    records = read_records(bootstrap, topic, quiet=quiet, timeout=timeout)
+    return [r.value for r in records if r.value is not None]

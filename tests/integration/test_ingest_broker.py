@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -11,7 +10,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 from kafka.partitioner import murmur2
 
 from schemas.events import Event
@@ -20,7 +18,7 @@ from services.ingest.demo import write_demo_export
 from services.ingest.demo_types import names, nhs_number, upn
 from services.runtime.broker import EmbeddedBroker, ensure_topics
 from services.runtime.settings import Settings
-from tests.integration.conftest import service_env
+from tests.integration.conftest import read_records, service_env
 
 pytestmark = pytest.mark.integration
 
@@ -36,28 +34,7 @@ def ingest(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[
 
 
 def topic_size(bootstrap: str, topic: str) -> int:
-    """Records on ``topic``, counted by reading them all (this Tansu's end offsets are those of
-    the last batch, not of the last record)."""
-
-    async def count() -> int:
-        consumer = AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=bootstrap,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-        )
-        await consumer.start()
-        try:
-            total, quiet = 0, 0
-            while quiet < 3:
-                batch = await consumer.getmany(timeout_ms=500)
-                found = sum(len(records) for records in batch.values())
-                total, quiet = total + found, 0 if found else quiet + 1
-            return total
-        finally:
-            await consumer.stop()
-
-    return asyncio.run(count())
+    return len(read_records(bootstrap, topic))
 
 
 def test_an_export_is_published_once_and_a_rerun_adds_nothing(
@@ -114,30 +91,6 @@ def test_all_or_nothing_publishes_nothing_from_a_bad_export(
     assert topic_size(broker.bootstrap, settings.topic_events) > 0
 
 
-def records_of(bootstrap: str, topic: str) -> list[tuple[int, bytes, bytes]]:
-    """(partition, key, value) of every record on ``topic``, read with aiokafka (which has
-    to decode the producer's lz4 batches, as the journeys worker does)."""
-
-    async def read() -> list[tuple[int, bytes, bytes]]:
-        consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
-        )
-        await consumer.start()
-        try:
-            found: list[tuple[int, bytes, bytes]] = []
-            quiet = 0
-            while quiet < 3:
-                batch = await consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    found.extend((r.partition, r.key, r.value) for r in records)
-                quiet = 0 if batch else quiet + 1
-            return found
-        finally:
-            await consumer.stop()
-
-    return asyncio.run(read())
-
-
 def test_an_ssd_export_streams_each_event_once_as_its_json_to_its_key_partition(
     broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
@@ -153,7 +106,9 @@ def test_an_ssd_export_streams_each_event_once_as_its_json_to_its_key_partition(
     result = ingest(["ssd", str(export)], env)
     assert result.returncode == 0, result.stdout + result.stderr
     published = int(result.stdout.rsplit(";", 1)[-1].split()[0])
-    found = records_of(broker.bootstrap, settings.topic_events)
+    found = [
+        (r.partition, r.key, r.value) for r in read_records(broker.bootstrap, settings.topic_events)
+    ]
     assert len(found) == published > 600
     ids = set()
     for partition, key, value in found:
