@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -59,20 +59,31 @@ class TableSpec:
         return not self.personal and column.lower() not in self._private
 
 
-_LOWER: dict[str, str] = {}  # column names as adapters write them -> lower case
+class Row(dict[str, str]):
+    """One record: lower-case column name -> stripped text.  ``row[column]`` takes the
+    column in any case and is ``""`` for a column the file does not have; ``line`` is the
+    line it starts on, ``overflow`` whether it has values beyond the header's last column.
+    (A dict, so that reading a cell is one lookup in C.)"""
 
+    __slots__ = ("line", "overflow")
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    line: int
-    cells: Mapping[str, str]  # lower-case column name -> stripped text
-    overflow: bool = False  # values beyond the header's last column
+    def __init__(
+        self,
+        line: int,
+        cells: Iterable[tuple[str, str]] | Mapping[str, str],
+        overflow: bool = False,
+    ) -> None:
+        super().__init__(cells)
+        self.line = line
+        self.overflow = overflow
 
-    def __getitem__(self, column: str) -> str:
-        name = _LOWER.get(column)
-        if name is None:
-            name = _LOWER[column] = column.lower()
-        return self.cells.get(name, "")
+    def __missing__(self, column: str) -> str:
+        name = column.lower()
+        return dict.get(self, name, "") if name != column else ""
+
+    @property
+    def cells(self) -> Mapping[str, str]:
+        return self
 
 
 @dataclass(frozen=True)
@@ -142,12 +153,12 @@ def _table(
     rows = []
     for line, cells in records[1:]:
         if "".join(cells).strip():  # not a blank line (every cell blank)
-            if named:
-                values = dict(zip(names, map(strip, cells), strict=False))
-            else:
-                values = {n: c.strip() for n, c in zip(names, cells, strict=False) if n}
             overflow = len(cells) > width and any(c.strip() for c in cells[width:])
-            rows.append(Row(line, values, overflow))
+            if named:
+                rows.append(Row(line, zip(names, map(strip, cells), strict=False), overflow))
+            else:
+                values = ((n, c.strip()) for n, c in zip(names, cells, strict=False) if n)
+                rows.append(Row(line, values, overflow))
     return Table(spec, tuple(rows)), None
 
 
@@ -252,7 +263,7 @@ def checks(table: Table, latest: date) -> Iterator[RowCheck]:
     repeats: dict[int, int] = {}
     lines: dict[str, list[int]] = {}
     for row in table.rows:
-        content = tuple(row.cells.values())  # the file's column order, the same on every row
+        content = tuple(row.values())  # the file's column order, the same on every row
         if content in first:
             repeats[row.line] = first[content]
             continue

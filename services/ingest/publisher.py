@@ -94,7 +94,7 @@ class EventPublisher:
 
     def send(self, event: Event, value: bytes | None = None) -> None:
         """Hand one event to the producer (batched; acknowledged by :meth:`finish`).
-        ``value`` is the event's message if already encoded (``model_dump_json()``'s bytes)."""
+        ``value`` is the event's message if already encoded (``envelope.event_json``'s bytes)."""
         if self._partition is None:
             self._partition = KeyPartitioner(self._producer, self.topic)
         key = event.person_key.encode()

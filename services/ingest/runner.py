@@ -110,8 +110,8 @@ class Producer(Protocol):
     """What the runner publishes through (``ProducerProcess``, ``EventPublisher``, a fake)."""
 
     def send(self, event: Event, value: bytes | None = None) -> None:
-        """Publish ``event``; ``value`` is its message if already encoded (its
-        ``model_dump_json()`` bytes)."""
+        """Publish ``event``; ``value`` is its message if already encoded
+        (``envelope.event_json``'s bytes)."""
 
     def finish(self) -> PublishReport: ...
 

@@ -259,7 +259,7 @@ def read_ssd_export(
     Reading the same files twice gives the same events with the same ids.  ``linker`` links
     identities across sources (a fresh one per reading by default); ``progress`` is called
     with (rows checked, rows in all files) as the reading goes; ``sink`` with every event and
-    its message (the bytes of ``model_dump_json``) as soon as its row is accepted (a person's
+    its message (``envelope.event_json``'s bytes) as soon as its row is accepted (a person's
     event comes last: several files add to it).
     """
     if extracted_at.tzinfo is None:

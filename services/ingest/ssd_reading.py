@@ -49,7 +49,7 @@ class SsdReading:
     extracted_at: datetime
     latest: date
     progress: Callable[[int, int], None] | None = None
-    # every event and its message (the bytes of its model_dump_json), as soon as it is made
+    # every event and its message (envelope.event_json's bytes), as soon as it is made
     sink: Callable[[Event, bytes], None] | None = None
     total: int = 0
     done: int = 0

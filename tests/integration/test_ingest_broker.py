@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from schemas.events import Event
 from services.cli import all_topics
 from services.ingest.demo import write_demo_export
 from services.ingest.demo_types import names, nhs_number, upn
+from services.ingest.envelope import event_json
 from services.runtime.broker import EmbeddedBroker, ensure_topics
 from services.runtime.settings import Settings
 from tests.integration.conftest import read_records, service_env
@@ -95,8 +97,9 @@ def test_an_ssd_export_streams_each_event_once_as_its_json_to_its_key_partition(
     broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
     """The SSD path sends while it reads, from a producer process, with messages encoded
-    while reading and partitions computed per key: the same bytes and partitions as
-    ``model_dump_json`` and Kafka's default partitioner."""
+    while reading and partitions computed per key: messages that decode to their events,
+    with the canonical payload the event id is computed from, and the partitions of Kafka's
+    default partitioner."""
     settings = Settings(kafka_bootstrap=broker.bootstrap)
     names_, compacted = all_topics(settings)
     ensure_topics(broker.bootstrap, settings.partitions, names_, compacted)
@@ -113,7 +116,8 @@ def test_an_ssd_export_streams_each_event_once_as_its_json_to_its_key_partition(
     ids = set()
     for partition, key, value in found:
         event = Event.model_validate_json(value)
-        assert value == event.model_dump_json().encode()
+        assert value == event_json(event)
+        assert json.loads(value) == json.loads(event.model_dump_json())
         assert key == event.person_key.encode()
         assert partition == (murmur2(key) & 0x7FFFFFFF) % settings.partitions
         ids.add(event.event_id)

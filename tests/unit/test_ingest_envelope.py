@@ -1,7 +1,10 @@
-"""The bulk envelope builder gives exactly the ids, events and bytes of ``make_event``."""
+"""The bulk envelope builder gives exactly the ids and events of ``make_event``, and messages
+that decode to them and carry the canonical payload their id is computed from."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 
@@ -66,8 +69,28 @@ LONDON_SUMMER = timezone(timedelta(hours=1))
 EXTRACTED = datetime(2026, 11, 23, 9, 30, 1, 250000, tzinfo=UTC)
 
 
+def canonical(payload: Payload) -> bytes:
+    """The payload as ``event_id_for`` encodes it: JSON fields, keys sorted, no spaces."""
+    fields = payload.model_dump(mode="json")
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def assert_is_message_of(value: bytes, event: Event) -> None:
+    """``value`` decodes to ``event``, is ``model_dump_json``'s document, and ends with the
+    payload's canonical JSON; for ASCII content its bytes give the event's id back."""
+    assert Event.model_validate_json(value) == event
+    assert json.loads(value) == json.loads(event.model_dump_json())
+    assert value == event_json(event)
+    head, payload = value.split(b',"payload":', 1)  # a quote inside a value is escaped
+    assert payload == canonical(event.payload) + b"}"
+    assert head.decode() + "}" == event.model_dump_json(exclude={"payload"})
+    if payload.isascii() and b"\x7f" not in payload:
+        prefix = f"{event.source_system}\x1f{event.source_record_key}\x1f".encode()
+        assert hashlib.sha256(prefix + payload[:-1]).hexdigest()[:32] == event.event_id
+
+
 @given(text, text, text, st.dates(), st.integers(1, 9), st.booleans())
-def test_messages_are_model_dump_json(
+def test_messages_decode_to_their_events_around_the_canonical_payload(
     source: str, record: str, ref: str, day: date, reason: int, flag: bool
 ) -> None:
     occurred = datetime.combine(day, time(), tzinfo=UTC)
@@ -93,10 +116,10 @@ def test_messages_are_model_dump_json(
             built, value = envelope_and_json(**fields)  # type: ignore[arg-type]
             made = make_event(**fields)  # type: ignore[arg-type]
             assert built == made
-            assert value == made.model_dump_json().encode() == event_json(made)
+            assert_is_message_of(value, made)
 
 
-def test_every_demo_event_encodes_as_model_dump_json(tmp_path: Path) -> None:
+def test_every_demo_event_encodes_as_its_message(tmp_path: Path) -> None:
     write_demo_export(tmp_path, children=150, seed=3, today=date(2026, 11, 23), messy=True)
     events = [
         event
@@ -105,7 +128,7 @@ def test_every_demo_event_encodes_as_model_dump_json(tmp_path: Path) -> None:
     ]
     assert {e.source_system for e in events} == {"liquidlogic", "sen2", "health"}
     for event in events:
-        assert event_json(event) == event.model_dump_json().encode()
+        assert_is_message_of(event_json(event), event)
 
 
 def test_a_read_sends_each_event_with_its_message(tmp_path: Path) -> None:
@@ -116,7 +139,8 @@ def test_a_read_sends_each_event_with_its_message(tmp_path: Path) -> None:
     )
     assert len(reading.events) > 400
     assert sorted(e.event_id for e, _ in sent) == sorted(e.event_id for e in reading.events)
-    assert all(value == event.model_dump_json().encode() for event, value in sent)
+    for event, value in sent:
+        assert_is_message_of(value, event)
 
 
 def test_built_events_are_set_as_make_event_sets_them() -> None:

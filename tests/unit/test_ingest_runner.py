@@ -12,6 +12,7 @@ import pytest
 
 from schemas.events import Event
 from services.ingest.config import IngestSettings
+from services.ingest.envelope import event_json
 from services.ingest.publisher import PublishReport
 from services.ingest.runner import IngestOptions, run_ingest
 from services.runtime.settings import Settings
@@ -25,8 +26,8 @@ class FakePublisher:
         self.sent, self.failing, self.count = sent, failing, 0
 
     def send(self, event: Event, value: bytes | None = None) -> None:
-        # a message encoded while reading is the event's model_dump_json, byte for byte
-        assert value is None or value == event.model_dump_json().encode()
+        # a message encoded while reading is the event's message (canonical payload)
+        assert value is None or value == event_json(event)
         self.sent.append(event)
         self.count += 1
 
