@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time
 from schemas.events import Event, Payload, PersonRegistered, SenType
 from services.ingest import csvtable
 from services.ingest.csvtable import RowCheck, Table, TableSpec, repeat_issue
-from services.ingest.envelope import envelope_and_json
+from services.ingest.envelope import build_event
 from services.ingest.issues import ExportReading, Issue
 from services.ingest.linking import IdentityLinker, Resolution
 from services.ingest.ssd_tables import PERSON, TABLES
@@ -97,17 +97,19 @@ class SsdReading:
             assert on is not None
             occurred = self._midnights[on] = datetime.combine(on, time(), tzinfo=UTC)
         record = f"{spec.name}:{key}"
-        event, value = envelope_and_json(
-            source_system=self.source_system,
-            source_record_key=record,
-            person_key=owner,
-            occurred_at=occurred,
-            recorded_at=self.extracted_at,
-            payload=payload,
+        event, value = build_event(
+            self.source_system, record, owner, occurred, self.extracted_at, payload
         )
-        self.buckets.setdefault(spec.name, []).append(event)
-        # ExportReading.saw, knowing the scope
-        self.result.records.setdefault((self.source_system, spec.name), set()).add(record)
+        name = spec.name
+        bucket = self.buckets.get(name)
+        if bucket is None:
+            bucket = self.buckets[name] = []
+        bucket.append(event)
+        scope = (self.source_system, name)
+        records = self.result.records.get(scope)  # ExportReading.saw, knowing the scope
+        if records is None:
+            records = self.result.records[scope] = set()
+        records.add(record)
         if self.sink is not None:
             self.sink(event, value)
 
