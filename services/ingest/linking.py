@@ -21,11 +21,10 @@ Links are kept as keyed hashes of the identifiers, so the state file holds no UP
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from services.ingest.identity import person_key
+from services.ingest.identity import keyed_hex, person_key
 
 SHARED_KINDS = frozenset({"upn", "uln", "nhs", "demographic"})  # everything else: a system id
 KIND_NAMES = {"upn": "UPN", "uln": "ULN", "nhs": "NHS number", "demographic": "name and DOB"}
@@ -82,7 +81,7 @@ class IdentityLinker:
         if found is None:
             kind, value = identifier
             message = f"link:{kind}:{normalise(kind, value)}".encode()
-            found = hmac.digest(self.secret.encode(), message, "sha256").hex()[:40]
+            found = keyed_hex(self.secret, message, 40)
             if len(self._digests) > 500_000:
                 self._digests.clear()
             self._digests[identifier] = found

@@ -4,8 +4,10 @@ import hashlib
 import hmac
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from services.ingest.identity import person_key
+from services.ingest.identity import keyed_hex, person_key
 
 
 def test_is_the_hmac_of_system_and_id() -> None:
@@ -98,3 +100,12 @@ def test_links_survive_a_restart_as_hashes_only() -> None:
     assert all("A123456789012" not in d and "1001" not in d for d in saved)
     again = IdentityLinker("s3cret", links=saved)
     assert again.resolve(None, [("upn", "A123456789012")]).person_key == key
+
+
+@given(st.text(min_size=1, max_size=200), st.lists(st.binary(max_size=300), max_size=4))
+def test_copied_keyed_hashes_are_fresh_hmacs(secret: str, messages: list[bytes]) -> None:
+    """The keyed HMAC is copied per message: each digest is that of a freshly keyed HMAC,
+    whatever was hashed before with the same secret (keys longer than a block included)."""
+    for message in messages:
+        expected = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+        assert keyed_hex(secret, message, 40) == expected[:40]
