@@ -66,16 +66,17 @@ class Row(dict[str, str]):
     (A dict, so that reading a cell is one lookup in C.)"""
 
     __slots__ = ("line", "overflow")
+    line: int
+    overflow: bool
 
-    def __init__(
-        self,
-        line: int,
-        cells: Iterable[tuple[str, str]] | Mapping[str, str],
-        overflow: bool = False,
-    ) -> None:
-        super().__init__(cells)
-        self.line = line
-        self.overflow = overflow
+    @classmethod
+    def of(
+        cls, line: int, cells: Iterable[tuple[str, str]] | Mapping[str, str], overflow: bool = False
+    ) -> Row:
+        row = cls(cells)  # dict's own constructor (an export makes one per line)
+        row.line = line
+        row.overflow = overflow
+        return row
 
     def __missing__(self, column: str) -> str:
         name = column.lower()
@@ -153,12 +154,13 @@ def _table(
     rows = []
     for line, cells in records[1:]:
         if "".join(cells).strip():  # not a blank line (every cell blank)
-            overflow = len(cells) > width and any(c.strip() for c in cells[width:])
             if named:
-                rows.append(Row(line, zip(names, map(strip, cells), strict=False), overflow))
+                row = Row(zip(names, map(strip, cells), strict=False))
             else:
-                values = ((n, c.strip()) for n, c in zip(names, cells, strict=False) if n)
-                rows.append(Row(line, values, overflow))
+                row = Row((n, c.strip()) for n, c in zip(names, cells, strict=False) if n)
+            row.line = line
+            row.overflow = len(cells) > width and any(c.strip() for c in cells[width:])
+            rows.append(row)
     return Table(spec, tuple(rows)), None
 
 

@@ -28,6 +28,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any, get_args
 
+from pydantic import BaseModel
 from pydantic_core import to_json
 
 from schemas.events import SCHEMA_VERSION, Event, Payload, event_id_for
@@ -35,7 +36,7 @@ from schemas.events import SCHEMA_VERSION, Event, Payload, event_id_for
 _VALIDATE = Event.__pydantic_validator__.validate_python
 _SET = object.__setattr__
 _NEW = object.__new__
-_PAYLOADS: dict[str, type] = {  # payload type -> its model (the union's discriminator)
+_PAYLOADS: dict[str, type[BaseModel]] = {  # payload type -> its model (the union's discriminator)
     model.model_fields["type"].default: model for model in get_args(get_args(Payload)[0])
 }
 _GIVEN = frozenset(Event.model_fields) - {"schema_version"}  # what make_event sets
@@ -51,18 +52,22 @@ def _fields(payload: Payload) -> dict[str, Any]:
 
 
 _PLAIN: dict[type, bool] = {}  # payload model -> its JSON fields are its attributes, encoded
+# the one serializer of the schema this module knows: fields added after the first release
+# (the model's _ADDED) are left out of its JSON while they are None (schemas/events.py)
+_OMITTING = {"_omit_unset_additions"}
 
 
 def _plain(model: type) -> bool:
-    """Whether encoding the model's attributes as they are gives its JSON fields: no custom
-    serializer, alias or exclusion (its values are str, int, bool, date or None, which
-    pydantic-core encodes alike in and out of a model)."""
+    """Whether encoding the model's attributes as they are gives its JSON fields, leaving
+    out its unset additions (``_omitted``): no other serializer, alias or exclusion (its
+    values are str, int, bool, date or None, which pydantic-core encodes alike in and out
+    of a model)."""
     found = _PLAIN.get(model)
     if found is None:
         decorators = model.__pydantic_decorators__  # type: ignore[attr-defined]
         fields = model.model_fields  # type: ignore[attr-defined]
         found = _PLAIN[model] = not (
-            decorators.model_serializers
+            (decorators.model_serializers and set(decorators.model_serializers) != _OMITTING)
             or decorators.field_serializers
             or decorators.computed_fields
             or any(f.exclude or f.alias or f.serialization_alias for f in fields.values())
@@ -71,18 +76,34 @@ def _plain(model: type) -> bool:
     return found
 
 
+def _omitted(model: type) -> frozenset[str]:
+    """The fields a plain model leaves out of its JSON while they are None."""
+    if set(model.__pydantic_decorators__.model_serializers) == _OMITTING:  # type: ignore[attr-defined]
+        return frozenset(model._ADDED)  # type: ignore[attr-defined]
+    return frozenset()
+
+
 _ORDER: dict[type, tuple[str, ...]] = {  # plain payload model -> its fields, sorted
     model: tuple(sorted(model.model_fields)) for model in _PAYLOADS.values() if _plain(model)
 }
+_OMIT: dict[type, frozenset[str]] = {m: _omitted(m) for m in _ORDER if _omitted(m)}
 
 
 def _content(payload: Payload) -> bytes:
     """The payload's canonical JSON: its JSON fields, keys sorted, encoded by pydantic-core."""
-    fields = payload.__dict__ if _plain(type(payload)) else _fields(payload)
-    keys = tuple(fields)
-    order = _SORTED.get(keys)
-    if order is None:
-        order = _SORTED[keys] = tuple(sorted(keys))
+    model = type(payload)
+    order = _ORDER.get(model)
+    fields = payload.__dict__
+    if order is None or len(order) != len(fields):
+        fields = _fields(payload)
+        keys = tuple(fields)
+        order = _SORTED.get(keys)
+        if order is None:
+            order = _SORTED[keys] = tuple(sorted(keys))
+        return to_json({k: fields[k] for k in order})
+    omit = _OMIT.get(model)
+    if omit:
+        return to_json({k: fields[k] for k in order if fields[k] is not None or k not in omit})
     return to_json({k: fields[k] for k in order})
 
 
@@ -160,8 +181,8 @@ def build_event(
     )
     model_type = type(payload)
     order = _ORDER.get(model_type)  # a plain model's fields, sorted
-    if order is not None and len(order) == len(payload.__dict__):
-        fields = payload.__dict__
+    fields = payload.__dict__
+    if order is not None and len(order) == len(fields) and model_type not in _OMIT:
         content = to_json({k: fields[k] for k in order})
     else:
         content = _content(payload)
