@@ -40,7 +40,7 @@ from services.ingest.config import IngestSettings
 from services.ingest.demo import write_demo_export
 from services.ingest.pipeline import ProducerProcess
 from services.ingest.publisher import PRODUCER_CONFIG, EventPublisher, KeyPartitioner
-from services.ingest.runner import IngestOptions, Producer, run_ingest
+from services.ingest.runner import IngestOptions, Keep, Producer, run_ingest
 from services.ingest.ssd import read_ssd_export
 from services.runtime.broker import EmbeddedBroker, ensure_topics
 from services.runtime.settings import Settings
@@ -102,7 +102,7 @@ def main() -> int:
             options = IngestOptions(kind="ssd", path=export)
             topic = settings.topic_events
 
-            def run(state: str, publisher: Callable[[], Producer]) -> tuple[float, str]:
+            def run(state: str, publisher: Callable[[Keep | None], Producer]) -> tuple[float, str]:
                 ingest = IngestSettings(state_path=home / state)
                 out = io.StringIO()
                 started = time.perf_counter()
@@ -129,7 +129,9 @@ def main() -> int:
                     state = f"{codec}{number}"
                     piped_s, _ = run(
                         f"a{state}.sqlite",
-                        lambda o=overrides: ProducerProcess(broker.bootstrap, topic, **o),
+                        lambda keep, o=overrides: ProducerProcess(
+                            broker.bootstrap, topic, keep=keep, **o
+                        ),
                     )
                     show("ingest, producer process", piped_s)
                     raw_s = raw_send(broker.bootstrap, topic, records, config)
@@ -140,13 +142,15 @@ def main() -> int:
                     if not args.no_one_process:
                         single_s, _ = run(
                             f"b{state}.sqlite",
-                            lambda o=overrides: EventPublisher(broker.bootstrap, topic, **o),
+                            lambda keep, o=overrides: EventPublisher(broker.bootstrap, topic, **o),
                         )
                         show("ingest, one process", single_s)
                         single = f", {raw_s / single_s:.2f} (one process)"
                     rerun_s, text = run(
                         f"a{state}.sqlite",
-                        lambda o=overrides: ProducerProcess(broker.bootstrap, topic, **o),
+                        lambda keep, o=overrides: ProducerProcess(
+                            broker.bootstrap, topic, keep=keep, **o
+                        ),
                     )
                     assert text.endswith("; 0 events published"), text[-300:]
                     show("re-run, nothing new", rerun_s)

@@ -30,7 +30,7 @@ from services.ingest.publisher import PublishReport
 from services.ingest.report import RunSummary, render
 from services.ingest.sen2 import read_sen2_return
 from services.ingest.ssd import read_ssd_export
-from services.ingest.state import IngestState
+from services.ingest.state import Diff, IngestState
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,9 @@ def read(
     )
 
 
+Keep = tuple[Path, str]  # (state file, source): a producer that may write the state itself
+
+
 class Producer(Protocol):
     """What the runner publishes through (``ProducerProcess``, ``EventPublisher``, a fake)."""
 
@@ -127,20 +130,24 @@ def run_ingest(
     options: IngestOptions,
     *,
     ingest: IngestSettings | None = None,
-    publisher: Callable[[], Producer] | None = None,
+    publisher: Callable[[Keep | None], Producer] | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
     """Read, diff, publish, report.  An SSD export is published *while* it is read (each new
     or changed event as soon as it is checked), unless ``--dry-run`` or ``--all-or-nothing``
-    must see the whole export first; other kinds are published after reading."""
+    must see the whole export first; other kinds are published after reading.
+
+    ``publisher`` makes the producer (default: a :class:`ProducerProcess`), given the state
+    file and source it may keep (a producer process remembers the ids it sends itself,
+    beside the sending), or ``None`` when the runner writes the state."""
     ingest = ingest or IngestSettings()
     out, err = out or sys.stdout, err or sys.stderr
 
-    def producer() -> Producer:
+    def producer(keep: Keep | None) -> Producer:
         if publisher is not None:
-            return publisher()
-        return ProducerProcess(settings.kafka_bootstrap, settings.topic_events)
+            return publisher(keep)
+        return ProducerProcess(settings.kafka_bootstrap, settings.topic_events, keep=keep)
 
     with _no_collections():  # its objects are gone when _run returns
         return _run(settings, options, ingest, producer, out, err)
@@ -150,7 +157,7 @@ def _run(
     settings: Settings,
     options: IngestOptions,
     ingest: IngestSettings,
-    producer: Callable[[], Producer],
+    producer: Callable[[Keep | None], Producer],
     out: TextIO,
     err: TextIO,
 ) -> int:
@@ -161,8 +168,8 @@ def _run(
         sink: Callable[[Event, bytes], None] | None = None
         known: dict[str, dict[str, set[str]]] = {}
         if options.kind == "ssd" and not (options.dry_run or options.all_or_nothing):
-            streaming = stack.enter_context(producer())
-            known[SSD_SOURCE] = state.published(SSD_SOURCE)
+            known[SSD_SOURCE] = state.published(SSD_SOURCE)  # before the producer writes
+            streaming = stack.enter_context(producer((state.path, SSD_SOURCE)))
             sink = _sink(streaming, known[SSD_SOURCE], options.republish)
         bar = ProgressBar("reading", err)
         reading = read(
@@ -186,19 +193,13 @@ def _run(
         published = 0
         if not options.dry_run and not blocked:
             if outgoing or streaming is not None:
-                sending = streaming or stack.enter_context(producer())
-                if streaming is None:
-                    for event in outgoing:
-                        sending.send(event)
-                state.stage(diff, linker.added)  # written while the last events are sent
-                result = sending.finish()
+                sending = streaming or stack.enter_context(producer(None))
+                result = _publish(sending, streaming is None, outgoing, state, diff, linker, known)
                 if result.failed:
-                    state.discard()
                     log.error("%s of %s events were not published", result.failed, len(outgoing))
                     _report(out, err, options, issues, reading, 0, diff.unchanged)
                     return 2
                 published = result.published
-                state.confirm()
             else:
                 state.commit(diff, linker.added)
             log.info(
@@ -211,6 +212,31 @@ def _run(
         shown = len(outgoing) if options.dry_run and not blocked else published
         _report(out, err, options, issues, reading, shown, diff.unchanged)
     return 1 if rejected else 0
+
+
+def _publish(
+    sending: Producer,
+    send_all: bool,
+    outgoing: list[Event],
+    state: IngestState,
+    diff: Diff,
+    linker: IdentityLinker,
+    known: dict[str, dict[str, set[str]]],
+) -> PublishReport:
+    """Send ``outgoing`` unless it was sent while reading (not ``send_all``), wait for every
+    acknowledgement, and keep the run's state only if every event was acknowledged."""
+    if send_all:
+        for event in outgoing:
+            sending.send(event)
+    if isinstance(sending, ProducerProcess) and sending.keeps:
+        # the producer process wrote each event's id as it sent it: the rest goes with them
+        result = sending.finish(state.rest(diff, linker.added, known))
+        sending.confirm() if not result.failed else sending.discard()
+        return result
+    state.stage(diff, linker.added)  # written while the last events are sent
+    result = sending.finish()
+    state.confirm() if not result.failed else state.discard()
+    return result
 
 
 @contextmanager

@@ -40,6 +40,18 @@ _SCHEMA = (
 )
 
 
+@dataclass(frozen=True)
+class Rest:
+    """What is left to write of a run whose new facts a producer process wrote as it sent
+    them (:meth:`IngestState.add_published`): the ids no longer true of records that
+    changed, the records gone, and the identity links made.  (source, record, event id),
+    (source, record) and (digest, person key, kind) rows."""
+
+    stale: list[tuple[str, str, str]]
+    dropped: list[tuple[str, str]]
+    links: list[tuple[str, str, str]]
+
+
 @dataclass
 class Diff:
     """What a run publishes and what it reports, against the state of earlier runs."""
@@ -57,6 +69,7 @@ class IngestState:
 
     def __init__(self, path: Path, *, threads: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
         # threads: the API's worker threads share it, one at a time under the service's lock
         self._db = sqlite3.connect(path, check_same_thread=not threads)
         for statement in _SCHEMA:
@@ -84,7 +97,10 @@ class IngestState:
             e.source_system for e in reading.events
         }
         loaded = loaded or {}
-        before = {source: loaded.get(source) or self.published(source) for source in sources}
+        before = {  # what was loaded is not read again (a producer may be writing the file)
+            source: loaded[source] if source in loaded else self.published(source)
+            for source in sources
+        }
         diff = Diff([], 0, [])
         for event in reading.events:
             ids = diff.seen.setdefault(event.source_system, {}).setdefault(
@@ -131,6 +147,45 @@ class IngestState:
             for source, gone in diff.dropped.items():
                 self._forget(source, gone)
             self._insert_links(links)
+        except BaseException:
+            self._db.rollback()
+            raise
+
+    @staticmethod
+    def rest(
+        diff: Diff, links: dict[str, tuple[str, str]], before: dict[str, dict[str, set[str]]]
+    ) -> Rest:
+        """What :meth:`stage` would write beyond the ids of the events sent (which
+        :meth:`add_published` wrote as they were sent): ``before`` is what :meth:`published`
+        gave for each source the diff compared."""
+        stale = [
+            (source, record, event_id)
+            for source, records in diff.replaced.items()
+            for record in records
+            for event_id in sorted(before[source][record] - set(diff.seen[source][record]))
+        ]
+        dropped = [(source, r) for source, gone in diff.dropped.items() for r in gone]
+        linked = [(d, key, kind) for d, (key, kind) in links.items()]
+        return Rest(stale, dropped, linked)
+
+    def add_published(self, source: str, pairs: Iterable[tuple[str, str]]) -> None:
+        """Remember (record, event id) pairs being published, in the open transaction."""
+        self._db.executemany(
+            "INSERT OR IGNORE INTO published VALUES (?, ?, ?)",
+            ((source, record, event_id) for record, event_id in pairs),
+        )
+
+    def stage_rest(self, rest: Rest) -> None:
+        """With :meth:`add_published` of every event sent, what :meth:`stage` writes."""
+        try:
+            self._db.executemany(
+                "DELETE FROM published WHERE source = ? AND record = ? AND event_id = ?",
+                rest.stale,
+            )
+            self._db.executemany(
+                "DELETE FROM published WHERE source = ? AND record = ?", rest.dropped
+            )
+            self._db.executemany("INSERT OR IGNORE INTO links VALUES (?, ?, ?)", rest.links)
         except BaseException:
             self._db.rollback()
             raise

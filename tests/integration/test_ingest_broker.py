@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import sqlite3
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -15,9 +17,15 @@ from kafka.partitioner import murmur2
 
 from schemas.events import Event
 from services.cli import all_topics
+from services.ingest.config import IngestSettings
 from services.ingest.demo import write_demo_export
 from services.ingest.demo_types import names, nhs_number, upn
 from services.ingest.envelope import event_json
+from services.ingest.linking import IdentityLinker
+from services.ingest.pipeline import ProducerProcess
+from services.ingest.runner import IngestOptions, run_ingest
+from services.ingest.ssd import read_ssd_export
+from services.ingest.state import IngestState
 from services.runtime.broker import EmbeddedBroker, ensure_topics
 from services.runtime.settings import Settings
 from tests.integration.conftest import read_records, service_env
@@ -122,3 +130,76 @@ def test_an_ssd_export_streams_each_event_once_as_its_json_to_its_key_partition(
         assert partition == (murmur2(key) & 0x7FFFFFFF) % settings.partitions
         ids.add(event.event_id)
     assert len(ids) == published
+
+
+def test_the_producer_process_keeps_the_state_only_when_every_event_is_acknowledged(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    """The CLI's producer process writes what the run remembers as it sends: the same rows
+    the runner would write, committed only once every event was acknowledged, so a run that
+    failed is published again in full by the next one."""
+    settings = Settings(kafka_bootstrap=broker.bootstrap, data_dir=tmp_path / "data")
+    names_, compacted = all_topics(settings)
+    ensure_topics(broker.bootstrap, settings.partitions, names_, compacted)
+    topic = settings.topic_events
+    export = tmp_path / "export"
+    write_demo_export(export, children=60, seed=9, today=date.today(), sen2=False, health=False)
+    secret = settings.person_key_secret.get_secret_value()
+    kept, expected = tmp_path / "kept.sqlite", tmp_path / "expected.sqlite"
+
+    def ingest_ssd(**overrides: object) -> tuple[int, str]:
+        out = io.StringIO()
+        code = run_ingest(
+            settings,
+            IngestOptions(kind="ssd", path=export),
+            ingest=IngestSettings(state_path=kept),
+            publisher=lambda keep: ProducerProcess(broker.bootstrap, topic, keep=keep, **overrides),
+            out=out,
+            err=out,
+        )
+        return code, out.getvalue()
+
+    def the_runners_state() -> None:  # what stage() writes for the same export
+        with IngestState(expected) as state:
+            linker = IdentityLinker(secret, links=state.links())
+            reading = read_ssd_export(
+                export, secret=secret, extracted_at=datetime.now(UTC), linker=linker
+            )
+            state.commit(state.diff(reading), linker.added)
+
+    def published() -> int:
+        return len(read_records(broker.bootstrap, topic))
+
+    code, out = ingest_ssd()
+    assert code == 0, out
+    first = published()
+    assert first > 300 and out.rstrip().endswith(f"; {first} events published")
+    the_runners_state()
+    assert table_rows(kept) == table_rows(expected)
+
+    # one decision changes: only its fact is new; the state follows
+    requests = export / "ssd_ehcp_requests.csv"
+    lines = requests.read_text().splitlines()
+    decided = next(n for n, line in enumerate(lines) if line.endswith(",Y"))
+    lines[decided] = lines[decided][: -len("Y")] + "N"
+    requests.write_text("\n".join(lines) + "\n")
+    before = table_rows(kept)
+    # a producer that cannot publish it (every message is over its size limit)
+    code, out = ingest_ssd(max_request_size=200)
+    assert code == 2, out
+    assert table_rows(kept) == before  # nothing kept
+    code, out = ingest_ssd()
+    assert code == 0, out
+    assert out.rstrip().endswith("; 1 events published")
+    assert published() == first + 1
+    the_runners_state()
+    assert table_rows(kept) == table_rows(expected)
+    code, out = ingest_ssd()
+    assert out.rstrip().endswith("; 0 events published")
+
+
+def table_rows(path: Path) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    with sqlite3.connect(path) as db:
+        published = db.execute("SELECT * FROM published ORDER BY 1, 2, 3").fetchall()
+        links = db.execute("SELECT * FROM links ORDER BY 1").fetchall()
+    return published, links

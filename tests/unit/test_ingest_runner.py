@@ -58,7 +58,7 @@ class Run:
             self.settings,
             IngestOptions(kind=kind, path=path, **options),  # type: ignore[arg-type]
             ingest=self.ingest,
-            publisher=lambda: FakePublisher(self.sent, failing),  # type: ignore[arg-type,return-value]
+            publisher=lambda keep: FakePublisher(self.sent, failing),  # type: ignore[arg-type,return-value]
             out=out,
             err=err,
         )
