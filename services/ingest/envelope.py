@@ -176,8 +176,8 @@ def build_event(
         and source_record_key
         and type(person_key) is str
         and len(person_key) >= 16
-        and _aware(occurred_at)
-        and _aware(recorded_at)
+        and ((type(occurred_at) is datetime and occurred_at.tzinfo is UTC) or _aware(occurred_at))
+        and ((type(recorded_at) is datetime and recorded_at.tzinfo is UTC) or _aware(recorded_at))
     )
     model_type = type(payload)
     order = _ORDER.get(model_type)  # a plain model's fields, sorted
@@ -222,7 +222,7 @@ def build_event(
         _encoded(event_type),
         _encoded(source_system),
         to_json(source_record_key),
-        to_json(person_key),
+        _encoded(person_key),  # a child's events share it
         _encoded(occurred_at),
         _encoded(recorded_at),
         content,
