@@ -67,6 +67,7 @@ def _widen(conn: Connection) -> None:
 def _produce(
     chunks: Connection,
     answers: Connection,
+    parents: tuple[Connection, Connection],
     bootstrap: str,
     topic: str,
     overrides: dict[str, Any],
@@ -74,7 +75,24 @@ def _produce(
 ) -> None:
     """The child: send every (key, value) it is given (remembering each (record, event id)
     in the state's open transaction, with ``keep``), then report (acknowledged, failed);
-    then keep or discard the state as the parent says."""
+    then keep or discard the state as the parent says.  If the parent dies, the pipe ends:
+    the child stops and keeps nothing."""
+    for end in parents:  # the parent's ends, inherited: else the pipe never ends for us
+        end.close()
+    try:
+        _serve(chunks, answers, bootstrap, topic, overrides, keep)
+    except EOFError:
+        log.warning("the reading process is gone: nothing was kept")
+
+
+def _serve(
+    chunks: Connection,
+    answers: Connection,
+    bootstrap: str,
+    topic: str,
+    overrides: dict[str, Any],
+    keep: tuple[Path, str] | None,
+) -> None:
     from kafka import KafkaProducer
 
     # forked from a run that reads without collections (runner._no_collections): the heap
@@ -158,7 +176,15 @@ class ProducerProcess:
         _widen(self._chunks)
         self._process = context.Process(
             target=_produce,
-            args=(chunks, answers, bootstrap, topic, overrides, keep),
+            args=(
+                chunks,
+                answers,
+                (self._chunks, self._answers),
+                bootstrap,
+                topic,
+                overrides,
+                keep,
+            ),
             daemon=True,
         )
         self._process.start()

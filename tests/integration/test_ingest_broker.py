@@ -9,6 +9,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -203,3 +204,58 @@ def table_rows(path: Path) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]
         published = db.execute("SELECT * FROM published ORDER BY 1, 2, 3").fetchall()
         links = db.execute("SELECT * FROM links ORDER BY 1").fetchall()
     return published, links
+
+
+KILLED_READER = """
+import os, signal, sys
+from datetime import UTC, datetime
+from pathlib import Path
+from services.ingest.pipeline import ProducerProcess
+from services.ingest.ssd import read_ssd_export
+from services.ingest.state import IngestState, Rest
+
+bootstrap, topic, export, state_path = sys.argv[1:5]
+IngestState(Path(state_path)).close()  # the schema, as the runner's reading process makes it
+reading = read_ssd_export(Path(export), secret="s", extracted_at=datetime.now(UTC))
+producer = ProducerProcess(bootstrap, topic, keep=(Path(state_path), "liquidlogic"))
+for event in reading.events:
+    producer.send(event)
+report = producer.finish(Rest([], [], []))  # the child has written the state, uncommitted
+print(producer._process.pid, report.published, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # the reading process dies before it says "confirm"
+"""
+
+
+def test_a_producer_process_whose_reader_dies_stops_and_keeps_nothing(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    settings = Settings(kafka_bootstrap=broker.bootstrap)
+    names_, compacted = all_topics(settings)
+    ensure_topics(broker.bootstrap, settings.partitions, names_, compacted)
+    export = tmp_path / "export"
+    write_demo_export(export, children=20, seed=4, today=date.today(), sen2=False, health=False)
+    state = tmp_path / "state.sqlite"
+    script = tmp_path / "reader.py"
+    script.write_text(KILLED_READER)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            broker.bootstrap,
+            settings.topic_events,
+            str(export),
+            str(state),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    assert result.returncode == -9, result.stderr
+    child, published = map(int, result.stdout.split())
+    assert published > 100  # the events were sent and acknowledged
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{child}").exists(), "the producer process outlived its reader"
+    assert table_rows(state) == ([], [])  # nothing was kept: the next run publishes again
