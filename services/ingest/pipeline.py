@@ -246,8 +246,9 @@ class ProducerProcess:
             self._process.join(timeout=30)
         return PublishReport(answer[1], answer[2] + (self._sent - answer[1] - answer[2]))
 
-    def confirm(self) -> None:
-        """Commit what the child wrote to the state (after a ``finish`` with no failure)."""
+    def confirm(self) -> bool:
+        """Commit what the child wrote to the state (after a ``finish`` with no failure);
+        False if it could not (the child stopped first: nothing was kept)."""
         if not (self.keeps and self._done):
             raise RuntimeError("nothing to confirm: not every event was acknowledged")
         try:
@@ -256,8 +257,7 @@ class ProducerProcess:
         except (BrokenPipeError, EOFError, OSError):
             kept = None
         self._process.join(timeout=30)
-        if kept != "kept":
-            raise RuntimeError("the producer process stopped before it kept the state")
+        return bool(kept == "kept")
 
     def discard(self) -> None:
         if self.keeps:

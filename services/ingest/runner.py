@@ -231,7 +231,11 @@ def _publish(
     if isinstance(sending, ProducerProcess) and sending.keeps:
         # the producer process wrote each event's id as it sent it: the rest goes with them
         result = sending.finish(state.rest(diff, linker.added, known))
-        sending.confirm() if not result.failed else sending.discard()
+        if result.failed:
+            sending.discard()
+        elif not sending.confirm():
+            log.error("the state was not kept: the next run publishes these facts again")
+            return PublishReport(0, result.published)
         return result
     state.stage(diff, linker.added)  # written while the last events are sent
     result = sending.finish()
