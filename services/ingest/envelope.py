@@ -216,15 +216,16 @@ def build_event(
         event = _VALIDATE(data)
     if not encode:
         return event, b""
+    known = _ENCODED.get  # repeated values: a lookup, and a call only for a new one
     value = _MESSAGE % (
         SCHEMA_VERSION,
         event_id.encode(),
-        _encoded(event_type),
-        _encoded(source_system),
+        known(event_type) or _encoded(event_type),
+        known(source_system) or _encoded(source_system),
         to_json(source_record_key),
-        _encoded(person_key),  # a child's events share it
-        _encoded(occurred_at),
-        _encoded(recorded_at),
+        known(person_key) or _encoded(person_key),  # a child's events share it
+        known(occurred_at) or _encoded(occurred_at),
+        known(recorded_at) or _encoded(recorded_at),
         content,
     )
     return event, value
