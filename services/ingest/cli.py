@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,13 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
         republish=args.republish,
         mapping=Path(args.mapping) if getattr(args, "mapping", None) else None,
     )
-    return run_ingest(settings, options)
+    try:
+        return run_ingest(settings, options)
+    except KeyboardInterrupt:
+        # what was sent stays sent (the worker ignores repeated event ids); what the run
+        # remembers was not written, so the next run publishes it all again
+        print("interrupted: nothing was kept; the next run publishes again", file=sys.stderr)
+        return 130
 
 
 def cmd_ingest_token(settings: Settings, args: argparse.Namespace) -> int:

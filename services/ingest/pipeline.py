@@ -274,11 +274,13 @@ class ProducerProcess:
         return self.finish()
 
     def close(self) -> None:
-        self._queue.put(_STOP)
-        self._feeder.join(timeout=10)
+        # after finish/confirm/discard the child has ended; alive, it is stopped first (an
+        # error or Ctrl-C in the reader): a feeder blocked on a full pipe then ends too
         if self._process.is_alive():
             self._process.terminate()
             self._process.join(timeout=10)
+        self._queue.put(_STOP)
+        self._feeder.join(timeout=10)
         self._chunks.close()
         self._answers.close()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -259,3 +260,54 @@ def test_a_producer_process_whose_reader_dies_stops_and_keeps_nothing(
         time.sleep(0.1)
     assert not Path(f"/proc/{child}").exists(), "the producer process outlived its reader"
     assert table_rows(state) == ([], [])  # nothing was kept: the next run publishes again
+
+
+def processes_reading(path: Path) -> list[int]:
+    """Pids of live processes whose command line names ``path``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if str(path).encode() in cmdline and state != "Z":
+            found.append(int(proc.name))
+    return found
+
+
+def test_ctrl_c_during_an_ssd_ingest_stops_both_processes_and_keeps_nothing(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    settings = Settings(kafka_bootstrap=broker.bootstrap)
+    names_, compacted = all_topics(settings)
+    ensure_topics(broker.bootstrap, settings.partitions, names_, compacted)
+    export = tmp_path / "export"
+    write_demo_export(export, children=3000, seed=2, today=date.today(), sen2=False, health=False)
+    data = tmp_path / "data"
+    state = data / "ingest" / "state.sqlite"
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "ingest", "ssd", str(export)],
+        env={**os.environ, **service_env(broker, data)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 60
+    while not state.exists() and time.monotonic() < deadline:  # the run has begun
+        time.sleep(0.01)
+    time.sleep(0.3)
+    reader.send_signal(signal.SIGINT)
+    out, err = reader.communicate(timeout=60)
+    assert reader.returncode == 130, out + err
+    assert "interrupted: nothing was kept" in err
+    deadline = time.monotonic() + 30
+    while processes_reading(export) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_reading(export) == []
+    assert table_rows(state) == ([], [])
+    again = ingest(["ssd", str(export)], service_env(broker, data))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.rstrip().endswith("events published")
+    assert int(again.stdout.rsplit(";", 1)[-1].split()[0]) > 15_000  # all of it, again
