@@ -2,7 +2,7 @@
 
 Exit code: 0 nothing rejected; 1 something rejected (a row, a SEN2 module, a file) — the
 rest was published unless ``--all-or-nothing``; 2 publishing failed (the state is then not
-updated, so the next run publishes the same facts again).
+updated, so the next run publishes the same facts again); 130 interrupted (``cli``).
 """
 
 from __future__ import annotations
