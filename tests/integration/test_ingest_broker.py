@@ -45,6 +45,13 @@ def ingest(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[
     )
 
 
+def with_topics(settings: Settings) -> Settings:
+    """``settings``, once casewatch's topics exist on its broker."""
+    names_, compacted = all_topics(settings)
+    ensure_topics(settings.kafka_bootstrap, settings.partitions, names_, compacted)
+    return settings
+
+
 def topic_size(bootstrap: str, topic: str) -> int:
     return len(read_records(bootstrap, topic))
 
@@ -52,9 +59,7 @@ def topic_size(bootstrap: str, topic: str) -> int:
 def test_an_export_is_published_once_and_a_rerun_adds_nothing(
     broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
-    settings = Settings(kafka_bootstrap=broker.bootstrap)
-    names_, compacted = all_topics(settings)
-    ensure_topics(broker.bootstrap, settings.partitions, names_, compacted)
+    settings = with_topics(Settings(kafka_bootstrap=broker.bootstrap))
     env = service_env(broker, tmp_path / "data")
     export = tmp_path / "export"
     write_demo_export(export, children=80, seed=3, today=date.today())
@@ -86,9 +91,7 @@ def test_an_export_is_published_once_and_a_rerun_adds_nothing(
 def test_all_or_nothing_publishes_nothing_from_a_bad_export(
     broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
-    settings = Settings(kafka_bootstrap=broker.bootstrap)
-    names_, compacted = all_topics(settings)
-    ensure_topics(broker.bootstrap, settings.partitions, names_, compacted)
+    settings = with_topics(Settings(kafka_bootstrap=broker.bootstrap))
     env = service_env(broker, tmp_path / "data")
     export = tmp_path / "export"
     write_demo_export(export, children=30, seed=3, today=date.today(), sen2=False, health=False)
@@ -110,9 +113,7 @@ def test_an_ssd_export_streams_each_event_once_as_its_json_to_its_key_partition(
     while reading and partitions computed per key: messages that decode to their events,
     with the canonical payload the event id is computed from, and the partitions of Kafka's
     default partitioner."""
-    settings = Settings(kafka_bootstrap=broker.bootstrap)
-    names_, compacted = all_topics(settings)
-    ensure_topics(broker.bootstrap, settings.partitions, names_, compacted)
+    settings = with_topics(Settings(kafka_bootstrap=broker.bootstrap))
     env = service_env(broker, tmp_path / "data")
     export = tmp_path / "export"
     write_demo_export(export, children=120, seed=5, today=date.today(), sen2=False, health=False)
@@ -140,9 +141,7 @@ def test_the_producer_process_keeps_the_state_only_when_every_event_is_acknowled
     """The CLI's producer process writes what the run remembers as it sends: the same rows
     the runner would write, committed only once every event was acknowledged, so a run that
     failed is published again in full by the next one."""
-    settings = Settings(kafka_bootstrap=broker.bootstrap, data_dir=tmp_path / "data")
-    names_, compacted = all_topics(settings)
-    ensure_topics(broker.bootstrap, settings.partitions, names_, compacted)
+    settings = with_topics(Settings(kafka_bootstrap=broker.bootstrap, data_dir=tmp_path / "data"))
     topic = settings.topic_events
     export = tmp_path / "export"
     write_demo_export(export, children=60, seed=9, today=date.today(), sen2=False, health=False)
@@ -230,9 +229,7 @@ os.kill(os.getpid(), signal.SIGKILL)  # the reading process dies before it says 
 def test_a_producer_process_whose_reader_dies_stops_and_keeps_nothing(
     broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
-    settings = Settings(kafka_bootstrap=broker.bootstrap)
-    names_, compacted = all_topics(settings)
-    ensure_topics(broker.bootstrap, settings.partitions, names_, compacted)
+    settings = with_topics(Settings(kafka_bootstrap=broker.bootstrap))
     export = tmp_path / "export"
     write_demo_export(export, children=20, seed=4, today=date.today(), sen2=False, health=False)
     state = tmp_path / "state.sqlite"
@@ -279,9 +276,7 @@ def processes_reading(path: Path) -> list[int]:
 def test_ctrl_c_during_an_ssd_ingest_stops_both_processes_and_keeps_nothing(
     broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
-    settings = Settings(kafka_bootstrap=broker.bootstrap)
-    names_, compacted = all_topics(settings)
-    ensure_topics(broker.bootstrap, settings.partitions, names_, compacted)
+    with_topics(Settings(kafka_bootstrap=broker.bootstrap))
     export = tmp_path / "export"
     write_demo_export(export, children=3000, seed=2, today=date.today(), sen2=False, health=False)
     data = tmp_path / "data"
