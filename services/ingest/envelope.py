@@ -108,10 +108,11 @@ def _content(payload: Payload) -> bytes:
 
 
 def _id_of(source_system: str, source_record_key: str, payload: Payload, content: bytes) -> str:
+    """The event id from the payload's canonical JSON (``content``)."""
     if not content.isascii() or b"\x7f" in content:  # json.dumps escapes both, serde neither
         return event_id_for(source_system, source_record_key, payload)
     prefix = f"{source_system}\x1f{source_record_key}\x1f".encode()
-    return hashlib.sha256(prefix + content).hexdigest()[:32]
+    return _SHA256(prefix + content).hexdigest()[:32]
 
 
 def event_id(source_system: str, source_record_key: str, payload: Payload) -> str:
@@ -183,14 +184,10 @@ def build_event(
     order = _ORDER.get(model_type)  # a plain model's fields, sorted
     fields = payload.__dict__
     if order is not None and len(order) == len(fields) and model_type not in _OMIT:
-        content = to_json({k: fields[k] for k in order})
+        content = to_json({k: fields[k] for k in order})  # _content's common case, inline
     else:
         content = _content(payload)
-    if content.isascii() and b"\x7f" not in content:  # else json.dumps and serde differ
-        prefix = f"{source_system}\x1f{source_record_key}\x1f".encode()
-        event_id = _SHA256(prefix + content).hexdigest()[:32]
-    else:
-        event_id = event_id_for(source_system, source_record_key, payload)
+    event_id = _id_of(source_system, source_record_key, payload, content)
     data: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "event_id": event_id,
