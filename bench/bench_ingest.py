@@ -42,9 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from services.cli import all_topics
 from services.ingest.config import IngestSettings
 from services.ingest.demo import write_demo_export
-from services.ingest.pipeline import ProducerProcess
+from services.ingest.pipeline import Keep, ProducerProcess, collect_rarely
 from services.ingest.publisher import PRODUCER_CONFIG, EventPublisher, KeyPartitioner
-from services.ingest.runner import IngestOptions, Keep, Producer, run_ingest
+from services.ingest.runner import IngestOptions, Producer, run_ingest
 from services.ingest.ssd import read_ssd_export
 from services.runtime.broker import EmbeddedBroker, ensure_topics
 from services.runtime.settings import Settings
@@ -64,9 +64,8 @@ def raw_send(
     producer = KafkaProducer(bootstrap_servers=bootstrap, client_id="bench-raw", **config)
     producer.partitions_for(topic)  # metadata, as ingest's child has it before the export is read
     thresholds = gc.get_threshold()
-    if rare_collections:  # as ingest's producer process runs
-        gc.freeze()
-        gc.set_threshold(50_000, 20, 100)
+    if rare_collections:
+        collect_rarely()  # as ingest's producer process runs
     started = time.perf_counter()
     if by_key:
         partition = KeyPartitioner(producer, topic)

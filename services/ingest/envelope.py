@@ -162,8 +162,9 @@ def build_event(
     payload: Payload,
     encode: bool = True,
 ) -> tuple[Event, bytes]:
-    """:func:`envelope_and_json`, its arguments in that order (a bulk reader's loop calls
-    it once per event); ``encode=False``: no message (``b""``)."""
+    """An :class:`Event` from a validated payload (its envelope is validated as ``Event``'s
+    own validator would), and its message (:func:`event_json`'s bytes; ``b""`` with
+    ``encode=False``).  A bulk reader's loop calls it once per event."""
     event_type = getattr(payload, "type", None)
     model = _PAYLOADS.get(event_type)  # type: ignore[arg-type]
     # the checks Event's validator makes, on values that are mostly right by construction;
@@ -230,22 +231,6 @@ def build_event(
 
 def _aware(moment: object) -> bool:
     return isinstance(moment, datetime) and (moment.tzinfo is UTC or moment.utcoffset() is not None)
-
-
-def envelope_and_json(
-    *,
-    source_system: str,
-    source_record_key: str,
-    person_key: str,
-    occurred_at: datetime,
-    recorded_at: datetime,
-    payload: Payload,
-) -> tuple[Event, bytes]:
-    """An :class:`Event` from a validated payload (the envelope is validated by ``Event``'s
-    own validator), and its message (:func:`event_json`'s bytes)."""
-    return build_event(
-        source_system, source_record_key, person_key, occurred_at, recorded_at, payload, True
-    )
 
 
 def envelope(

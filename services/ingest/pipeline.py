@@ -43,10 +43,20 @@ from services.ingest.state import IngestState, Rest
 
 log = logging.getLogger(__name__)
 
+Keep = tuple[Path, str]  # (state file, source): what a producer process keeps
 CHUNK = 1000  # events per message to the child (~0.5 MB of JSON)
 _STOP = object()  # ends the feeder thread
 STATE_SLICE = 500  # (record, event id) pairs the child writes to the state at a time
 PIPE_BYTES = (1 << 20, 1 << 19, 1 << 18)  # pipe sizes to ask for, the largest first
+
+
+def collect_rarely() -> None:
+    """The producer process's collections: the heap it inherits is never scanned (frozen),
+    and its own garbage (futures, batches) dies by reference counting, so collections are
+    made rare (~11% of its CPU at the default thresholds)."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    gc.enable()
 
 
 def _widen(conn: Connection) -> None:
@@ -71,7 +81,7 @@ def _produce(
     bootstrap: str,
     topic: str,
     overrides: dict[str, Any],
-    keep: tuple[Path, str] | None,
+    keep: Keep | None,
 ) -> None:
     """The child: send every (key, value) it is given (remembering each (record, event id)
     in the state's open transaction, with ``keep``), then report (acknowledged, failed);
@@ -91,16 +101,11 @@ def _serve(
     bootstrap: str,
     topic: str,
     overrides: dict[str, Any],
-    keep: tuple[Path, str] | None,
+    keep: Keep | None,
 ) -> None:
     from kafka import KafkaProducer
 
-    # forked from a run that reads without collections (runner._no_collections): the heap
-    # it inherits is never scanned (freeze), and its own garbage (futures, batches) dies by
-    # reference counting, so collections are made rare: ~11% of its CPU at the defaults
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-    gc.enable()
+    collect_rarely()  # forked from a run that reads without collections (runner)
 
     futures: list[Any] = []
     try:
@@ -167,7 +172,7 @@ class ProducerProcess:
     """
 
     def __init__(
-        self, bootstrap: str, topic: str, *, keep: tuple[Path, str] | None = None, **overrides: Any
+        self, bootstrap: str, topic: str, *, keep: Keep | None = None, **overrides: Any
     ) -> None:
         methods = multiprocessing.get_all_start_methods()
         context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")

@@ -24,7 +24,7 @@ from services.ingest.export import read_export
 from services.ingest.health import read_health_referrals
 from services.ingest.issues import ExportReading, Issue, merge
 from services.ingest.linking import IdentityLinker
-from services.ingest.pipeline import ProducerProcess
+from services.ingest.pipeline import Keep, ProducerProcess
 from services.ingest.progress import ProgressBar
 from services.ingest.publisher import PublishReport
 from services.ingest.report import RunSummary, render
@@ -104,9 +104,6 @@ def read(
         future_tolerance_days=tolerance,
         progress=progress,
     )
-
-
-Keep = tuple[Path, str]  # (state file, source): a producer that may write the state itself
 
 
 class Producer(Protocol):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -39,6 +39,13 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS links (digest TEXT PRIMARY KEY, person_key TEXT NOT NULL,"
     " kind TEXT NOT NULL) WITHOUT ROWID",
 )
+
+
+_INSERT_PUBLISHED = "INSERT OR IGNORE INTO published VALUES (?, ?, ?)"
+
+
+def _link_rows(links: dict[str, tuple[str, str]]) -> Iterator[tuple[str, str, str]]:
+    return ((digest, key, kind) for digest, (key, kind) in links.items())
 
 
 @dataclass(frozen=True)
@@ -151,14 +158,11 @@ class IngestState:
         without confirming discards it too).  The writing then overlaps the publishing."""
         try:
             for source, records in diff.seen.items():
-                self._forget(source, diff.replaced.get(source, ()))
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO published VALUES (?, ?, ?)",
-                    ((source, r, i) for r, ids in records.items() for i in ids),
-                )
+                self._forget((source, r) for r in diff.replaced.get(source, ()))
+                self.add_published(source, ((r, i) for r, ids in records.items() for i in ids))
             for source, gone in diff.dropped.items():
-                self._forget(source, gone)
-            self._insert_links(links)
+                self._forget((source, r) for r in gone)
+            self._insert_links(_link_rows(links))
         except BaseException:
             self._db.rollback()
             raise
@@ -177,14 +181,12 @@ class IngestState:
             for event_id in sorted(before[source][record] - set(diff.seen[source][record]))
         ]
         dropped = [(source, r) for source, gone in diff.dropped.items() for r in gone]
-        linked = [(d, key, kind) for d, (key, kind) in links.items()]
-        return Rest(stale, dropped, linked)
+        return Rest(stale, dropped, list(_link_rows(links)))
 
     def add_published(self, source: str, pairs: Iterable[tuple[str, str]]) -> None:
         """Remember (record, event id) pairs being published, in the open transaction."""
         self._db.executemany(
-            "INSERT OR IGNORE INTO published VALUES (?, ?, ?)",
-            ((source, record, event_id) for record, event_id in pairs),
+            _INSERT_PUBLISHED, ((source, record, event_id) for record, event_id in pairs)
         )
 
     def stage_rest(self, rest: Rest) -> None:
@@ -194,10 +196,8 @@ class IngestState:
                 "DELETE FROM published WHERE source = ? AND record = ? AND event_id = ?",
                 rest.stale,
             )
-            self._db.executemany(
-                "DELETE FROM published WHERE source = ? AND record = ?", rest.dropped
-            )
-            self._db.executemany("INSERT OR IGNORE INTO links VALUES (?, ?, ?)", rest.links)
+            self._forget(rest.dropped)
+            self._insert_links(rest.links)
         except BaseException:
             self._db.rollback()
             raise
@@ -210,19 +210,15 @@ class IngestState:
 
     def save_links(self, links: dict[str, tuple[str, str]]) -> None:
         with self._db:
-            self._insert_links(links)
+            self._insert_links(_link_rows(links))
 
-    def _insert_links(self, links: dict[str, tuple[str, str]]) -> None:
-        self._db.executemany(
-            "INSERT OR IGNORE INTO links VALUES (?, ?, ?)",
-            ((d, key, kind) for d, (key, kind) in links.items()),
-        )
+    def _insert_links(self, rows: Iterable[tuple[str, str, str]]) -> None:
+        """(digest, person key, kind) rows."""
+        self._db.executemany("INSERT OR IGNORE INTO links VALUES (?, ?, ?)", rows)
 
-    def _forget(self, source: str, records: Iterable[str]) -> None:
-        self._db.executemany(
-            "DELETE FROM published WHERE source = ? AND record = ?",
-            ((source, r) for r in records),
-        )
+    def _forget(self, records: Iterable[tuple[str, str]]) -> None:
+        """Every id of these (source, record)s."""
+        self._db.executemany("DELETE FROM published WHERE source = ? AND record = ?", records)
 
     def close(self) -> None:
         self._db.close()

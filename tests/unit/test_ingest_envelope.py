@@ -27,7 +27,7 @@ from schemas.events import (
     make_event,
 )
 from services.ingest.demo import write_demo_export
-from services.ingest.envelope import envelope, envelope_and_json, event_id, event_json
+from services.ingest.envelope import build_event, envelope, event_id, event_json
 from services.ingest.export import read_export
 from services.ingest.ssd import read_ssd_export
 
@@ -113,7 +113,7 @@ def test_messages_decode_to_their_events_around_the_canonical_payload(
                 recorded_at=recorded,
                 payload=payload,
             )
-            built, value = envelope_and_json(**fields)  # type: ignore[arg-type]
+            built, value = build_event(**fields)  # type: ignore[arg-type]
             made = make_event(**fields)  # type: ignore[arg-type]
             assert built == made
             assert_is_message_of(value, made)
