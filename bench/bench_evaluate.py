@@ -54,8 +54,8 @@ def workload_events(children: int) -> list[Event]:
 
 
 def demo_events(children: int) -> list[Event]:
-    from services.ingest.demo import write_demo_export
-    from services.ingest.ssd import read_ssd_export
+    from services.ingest.demo.authority import write_demo_export
+    from services.ingest.ssd.adapter import read_ssd_export
 
     with tempfile.TemporaryDirectory() as tmp:
         write_demo_export(Path(tmp), children=children, seed=7, today=TODAY)

@@ -19,8 +19,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from schemas.events import Event
-from services.ingest.demo import write_demo_export
-from services.ingest.ssd import read_ssd_export
+from services.ingest.demo.authority import write_demo_export
+from services.ingest.ssd.adapter import read_ssd_export
 from services.journeys.domain.journey import Journey, apply, fact_key
 from services.journeys.domain.pack import DEFAULT_PACK
 from services.journeys.domain.rules import evaluate

@@ -41,11 +41,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from services.cli import all_topics
 from services.ingest.config import IngestSettings
-from services.ingest.demo import write_demo_export
+from services.ingest.demo.authority import write_demo_export
 from services.ingest.pipeline import Keep, ProducerProcess, collect_rarely
 from services.ingest.publisher import PRODUCER_CONFIG, EventPublisher, KeyPartitioner
 from services.ingest.runner import IngestOptions, Producer, run_ingest
-from services.ingest.ssd import read_ssd_export
+from services.ingest.ssd.adapter import read_ssd_export
 from services.runtime.broker import EmbeddedBroker, ensure_topics
 from services.runtime.settings import Settings
 

@@ -49,7 +49,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         return ingest_cli.cmd_serve_ingest(settings)
     import uvicorn
 
-    from services.alerts.api import create_app
+    from services.alerts.web.app import create_app
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     uvicorn.run(

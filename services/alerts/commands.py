@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from services.alerts.auth import mint_token
 from services.alerts.config import AlertSettings
+from services.alerts.web.auth import mint_token
 from services.runtime.settings import Settings
 
 
@@ -37,8 +37,8 @@ def token(
 def notify_digest(settings: Settings) -> int:
     """Send the digest of everything new or escalated since the last one. Exit 1 when a
     message could not be sent (the next run sends that digest again)."""
-    from services.alerts.notify import send_digests
-    from services.alerts.store import AlertStore
+    from services.alerts.notify.send import send_digests
+    from services.alerts.store.store import AlertStore
 
     config = AlertSettings()
     store = AlertStore(settings.alerts_database_url())

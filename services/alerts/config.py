@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.alerts.escalation import EscalationPolicy
+from services.alerts.domain.escalation import EscalationPolicy
 from services.runtime.settings import Settings
 
 

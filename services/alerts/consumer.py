@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from schemas.flags import FLAG_ADAPTER, FlagRecord
 from schemas.journeys import SNAPSHOT_ADAPTER, JourneySnapshot
 from services.alerts.metrics import AlertMetrics
-from services.alerts.store import AlertStore, Transition
+from services.alerts.store.store import AlertStore, Transition
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)

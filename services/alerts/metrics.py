@@ -9,8 +9,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from schemas.flags import FlagRecord
-from services.alerts.routing import JourneyChanges
-from services.alerts.store import Transition
+from services.alerts.store.routing import JourneyChanges
+from services.alerts.store.store import Transition
 
 OPEN_ALERTS = "casewatch_alerts_open"
 

@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from services.alerts.audit import CASEWATCH
-from services.alerts.casework import Act, SweepResult
-from services.alerts.escalation import EscalationPolicy
+from services.alerts.domain.escalation import EscalationPolicy
 from services.alerts.metrics import AlertMetrics
-from services.alerts.store import AlertStore
+from services.alerts.store.audit import CASEWATCH
+from services.alerts.store.casework import Act, SweepResult
+from services.alerts.store.store import AlertStore
 from services.runtime.clock import Clock
 
 log = logging.getLogger(__name__)

@@ -40,8 +40,8 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_ingest_token(settings: Settings, args: argparse.Namespace) -> int:
+    from services.ingest.api.tokens import mint_token
     from services.ingest.config import IngestSettings
-    from services.ingest.tokens import mint_token
 
     config = IngestSettings()
     print(
@@ -57,7 +57,7 @@ def cmd_ingest_token(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_serve_ingest(settings: Settings) -> int:
-    from services.ingest.api import serve
+    from services.ingest.api.app import serve
 
     return serve(settings)
 
@@ -93,7 +93,7 @@ def add_ingest_parser(sub: Any) -> None:
 
 
 def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
-    from services.ingest.demo import write_demo_export
+    from services.ingest.demo.authority import write_demo_export
 
     today = args.today or date.today()
     summary = write_demo_export(

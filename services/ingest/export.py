@@ -13,11 +13,11 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from services.ingest.health import MAPPING_FILE, read_health_referrals
+from services.ingest.health.adapter import MAPPING_FILE, read_health_referrals
 from services.ingest.issues import ExportReading, Issue, merge
 from services.ingest.linking import IdentityLinker
-from services.ingest.sen2 import read_sen2_return
-from services.ingest.ssd import read_ssd_export
+from services.ingest.sen2.adapter import read_sen2_return
+from services.ingest.ssd.adapter import read_ssd_export
 
 Progress = Callable[[int, int], None]
 

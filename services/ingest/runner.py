@@ -21,15 +21,15 @@ from typing import Protocol, Self, TextIO
 from schemas.events import Event
 from services.ingest.config import IngestSettings
 from services.ingest.export import read_export
-from services.ingest.health import read_health_referrals
+from services.ingest.health.adapter import read_health_referrals
 from services.ingest.issues import ExportReading, Issue, merge
 from services.ingest.linking import IdentityLinker
 from services.ingest.pipeline import Keep, ProducerProcess
 from services.ingest.progress import ProgressBar
 from services.ingest.publisher import PublishReport
 from services.ingest.report import RunSummary, render
-from services.ingest.sen2 import read_sen2_return
-from services.ingest.ssd import read_ssd_export
+from services.ingest.sen2.adapter import read_sen2_return
+from services.ingest.ssd.adapter import read_ssd_export
 from services.ingest.state import Diff, IngestState
 from services.runtime.settings import Settings
 

@@ -89,7 +89,7 @@ def run_stack(settings: Settings, *, children: int, seed: int, port: int) -> int
         wait_for_port("127.0.0.1", port, timeout=60)
 
         export = home / "demo-export"
-        from services.ingest.demo import write_demo_export
+        from services.ingest.demo.authority import write_demo_export
 
         summary = write_demo_export(export, children=children, seed=seed, today=date.today())
         ingest = subprocess.run(

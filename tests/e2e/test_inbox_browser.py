@@ -23,8 +23,8 @@ from kafka import KafkaProducer
 
 from schemas.flags import FlagRecord
 from schemas.journeys import ClockView, JourneySnapshot, TimelineEntry
-from services.alerts.auth import mint_token
 from services.alerts.config import AlertSettings
+from services.alerts.web.auth import mint_token
 from services.cli import all_topics
 from services.runtime.broker import EmbeddedBroker, ensure_topics, wait_for_port
 from services.runtime.settings import Settings

@@ -25,8 +25,8 @@ import yaml
 
 from deploy.grafana import generate
 from services.cli import all_topics
-from services.ingest.demo import write_demo_export
-from services.ingest.ssd import read_ssd_export
+from services.ingest.demo.authority import write_demo_export
+from services.ingest.ssd.adapter import read_ssd_export
 from services.runtime.broker import EmbeddedBroker, ensure_topics, free_port, wait_for_port
 from services.runtime.settings import DEV_PERSON_KEY_SECRET, Settings
 from tests.integration.conftest import casewatch_process, poll_until, service_env

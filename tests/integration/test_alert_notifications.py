@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from services.alerts.casework import Act
 from services.alerts.config import AlertSettings
-from services.alerts.escalation import EscalationPolicy
-from services.alerts.notify import Outbox, Smtp, Webhook, send_digests
-from services.alerts.store import AlertStore
+from services.alerts.domain.escalation import EscalationPolicy
+from services.alerts.notify.send import Outbox, Smtp, Webhook, send_digests
+from services.alerts.store.casework import Act
+from services.alerts.store.store import AlertStore
 from services.runtime.broker import free_port
 from services.runtime.settings import Settings
 from tests.unit.test_alert_store import flag

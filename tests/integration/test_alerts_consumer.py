@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 from schemas.flags import FlagRecord
 from services.alerts.consumer import consume_flags
 from services.alerts.metrics import AlertMetrics
-from services.alerts.store import AlertStore
+from services.alerts.store.store import AlertStore
 from services.runtime.broker import EmbeddedBroker, ensure_topics, free_port
 from services.runtime.settings import Settings
 

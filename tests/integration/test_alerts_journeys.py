@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from schemas.journeys import JourneySnapshot, TimelineEntry
 from services.alerts.consumer import consume_flags, consume_journeys
 from services.alerts.metrics import AlertMetrics
-from services.alerts.store import AlertStore
+from services.alerts.store.store import AlertStore
 from services.runtime.broker import EmbeddedBroker, ensure_topics
 from services.runtime.settings import Settings
 from tests.integration.test_alerts_consumer import publish, until

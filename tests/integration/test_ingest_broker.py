@@ -20,13 +20,13 @@ from kafka.partitioner import murmur2
 from schemas.events import Event
 from services.cli import all_topics
 from services.ingest.config import IngestSettings
-from services.ingest.demo import write_demo_export
-from services.ingest.demo_types import names, nhs_number, upn
+from services.ingest.demo.authority import write_demo_export
+from services.ingest.demo.types import names, nhs_number, upn
 from services.ingest.envelope import event_json
 from services.ingest.linking import IdentityLinker
 from services.ingest.pipeline import ProducerProcess
 from services.ingest.runner import IngestOptions, run_ingest
-from services.ingest.ssd import read_ssd_export
+from services.ingest.ssd.adapter import read_ssd_export
 from services.ingest.state import IngestState
 from services.runtime.broker import EmbeddedBroker, ensure_topics
 from services.runtime.settings import Settings
@@ -80,7 +80,7 @@ def test_an_export_is_published_once_and_a_rerun_adds_nothing(
     assert "R-SEN2-LINKED" in sen2.stdout  # the SSD export is these children's record
     assert sen2.stdout.rstrip().endswith("; 0 events published")
 
-    from services.ingest.demo import build_children
+    from services.ingest.demo.authority import build_children
 
     output = first.stdout + first.stderr + second.stdout + second.stderr + sen2.stdout
     for child in build_children(80, 3, date.today())[:20]:
@@ -211,7 +211,7 @@ import os, signal, sys
 from datetime import UTC, datetime
 from pathlib import Path
 from services.ingest.pipeline import ProducerProcess
-from services.ingest.ssd import read_ssd_export
+from services.ingest.ssd.adapter import read_ssd_export
 from services.ingest.state import IngestState, Rest
 
 bootstrap, topic, export, state_path = sys.argv[1:5]

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from services.alerts.auth import mint_token
 from services.alerts.config import AlertSettings
+from services.alerts.web.auth import mint_token
 from services.cli import all_topics
 from services.ingest.identity import person_key
 from services.journeys.domain.calendar import add_months

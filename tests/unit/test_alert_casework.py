@@ -13,13 +13,13 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from schemas.journeys import ClockView, JourneySnapshot, TimelineEntry
-from services.alerts.caseload import Caseload
-from services.alerts.casework import Act
-from services.alerts.engine import engine_for
-from services.alerts.escalation import EscalationPolicy
-from services.alerts.migrate import upgrade_to
-from services.alerts.store import AlertNotFound, AlertStore, CaseworkRefused
-from services.alerts.tables import Base
+from services.alerts.domain.escalation import EscalationPolicy
+from services.alerts.store.caseload import Caseload
+from services.alerts.store.casework import Act
+from services.alerts.store.engine import engine_for
+from services.alerts.store.migrate import upgrade_to
+from services.alerts.store.store import AlertNotFound, AlertStore, CaseworkRefused
+from services.alerts.store.tables import Base
 from services.runtime.clock import LONDON
 from tests.unit.test_alert_store import PERSON, fid, flag, postgres_url, store_url
 

@@ -7,9 +7,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.alerts.digest import digests_from
-from services.alerts.escalation import EscalationPolicy
-from services.alerts.lifecycle import (
+from services.alerts.domain.escalation import EscalationPolicy
+from services.alerts.domain.lifecycle import (
     LIVE,
     STATUSES,
     CaseworkInvalid,
@@ -18,8 +17,9 @@ from services.alerts.lifecycle import (
     checked_reason,
     status_after,
 )
-from services.alerts.store import Activity
-from services.alerts.workdays import add_working_days, is_working_day
+from services.alerts.domain.workdays import add_working_days, is_working_day
+from services.alerts.notify.digest import digests_from
+from services.alerts.store.store import Activity
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from schemas.flags import FlagRecord
-from services.alerts.store import AlertStore
+from services.alerts.store.store import AlertStore
 
 PG_URL = os.environ.get(
     "CASEWATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

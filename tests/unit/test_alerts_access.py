@@ -17,10 +17,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
 from schemas.journeys import JourneySnapshot, TimelineEntry
-from services.alerts.api import create_app
-from services.alerts.auth import mint_token
 from services.alerts.config import AlertSettings
-from services.alerts.store import AlertStore
+from services.alerts.store.store import AlertStore
+from services.alerts.web.app import create_app
+from services.alerts.web.auth import mint_token
 from services.runtime.settings import Settings
 from tests.unit.test_alert_store import fid, flag
 

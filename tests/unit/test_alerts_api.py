@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
 from schemas.flags import FlagRecord
-from services.alerts.api import create_app
-from services.alerts.auth import mint_token
 from services.alerts.config import AlertSettings
 from services.alerts.metrics import AlertMetrics
-from services.alerts.store import AlertStore
+from services.alerts.store.store import AlertStore
+from services.alerts.web.app import create_app
+from services.alerts.web.auth import mint_token
 from services.runtime.settings import Settings
 
 TODAY = date(2026, 3, 2)

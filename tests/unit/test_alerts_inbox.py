@@ -11,12 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from schemas.journeys import ClockView, JourneySnapshot, TimelineEntry
-from services.alerts.api import create_app
-from services.alerts.auth import mint_token
-from services.alerts.casework import Act
 from services.alerts.config import AlertSettings
-from services.alerts.escalation import EscalationPolicy
-from services.alerts.store import AlertStore
+from services.alerts.domain.escalation import EscalationPolicy
+from services.alerts.store.casework import Act
+from services.alerts.store.store import AlertStore
+from services.alerts.web.app import create_app
+from services.alerts.web.auth import mint_token
 from services.runtime.settings import Settings
 from tests.unit.test_alert_store import PERSON, fid, flag
 

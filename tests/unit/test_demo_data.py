@@ -12,8 +12,14 @@ from pathlib import Path
 import pytest
 
 from schemas.events import Event, ReviewDecided
-from services.ingest.demo import CASEWORKERS, FORENAMES, SURNAMES, DemoSummary, write_demo_export
-from services.ingest.ssd import ExportReading, read_ssd_export
+from services.ingest.demo.authority import (
+    CASEWORKERS,
+    FORENAMES,
+    SURNAMES,
+    DemoSummary,
+    write_demo_export,
+)
+from services.ingest.ssd.adapter import ExportReading, read_ssd_export
 from services.journeys.domain.journey import Journey, fold, person, plans, requests
 from services.journeys.domain.pack import DEFAULT_PACK
 from services.journeys.domain.rules import evaluate
@@ -250,7 +256,7 @@ def test_primary_needs_follow_the_national_mix(large: tuple[DemoSummary, ExportR
 def test_the_demo_sen2_return_validates_against_the_2026_schema(tmp_path: Path) -> None:
     from lxml import etree
 
-    from services.ingest.sen2_schema import parser, schema
+    from services.ingest.sen2.schema import parser, schema
 
     write_demo_export(tmp_path, children=150, seed=9, today=TODAY, la_code="355")
     document = etree.parse(str(tmp_path / "sen2" / "sen2_return.xml"), parser())

@@ -40,8 +40,8 @@ from schemas.events import (
     ReviewMeetingHeld,
     ReviewMeetingScheduled,
 )
-from services.ingest.demo import write_demo_export
-from services.ingest.ssd import read_ssd_export
+from services.ingest.demo.authority import write_demo_export
+from services.ingest.ssd.adapter import read_ssd_export
 from services.journeys.codec import snapshot
 from services.journeys.config import WorkerTuning
 from services.journeys.domain import measures as domain_measures

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from schemas.events import ReferralClosed, ReferralFirstContact, ReferralReceived
-from services.ingest.health import read_health_referrals
+from services.ingest.health.adapter import read_health_referrals
 from services.ingest.identity import person_key
 from services.ingest.issues import ExportReading
 from services.ingest.linking import IdentityLinker

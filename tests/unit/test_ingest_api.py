@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from schemas.events import Event
-from services.ingest.api import create_app
+from services.ingest.api.app import create_app
+from services.ingest.api.tokens import mint_token
 from services.ingest.config import IngestSettings
 from services.ingest.identity import person_key
 from services.ingest.publisher import PublishReport
-from services.ingest.tokens import mint_token
 from services.runtime.settings import DEV_PERSON_KEY_SECRET, Settings
 
 TOKEN_SECRET = "a-test-secret-of-at-least-32-characters!"

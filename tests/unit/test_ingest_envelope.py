@@ -26,10 +26,10 @@ from schemas.events import (
     event_id_for,
     make_event,
 )
-from services.ingest.demo import write_demo_export
+from services.ingest.demo.authority import write_demo_export
 from services.ingest.envelope import build_event, envelope, event_id, event_json
 from services.ingest.export import read_export
-from services.ingest.ssd import read_ssd_export
+from services.ingest.ssd.adapter import read_ssd_export
 
 AT = datetime(2025, 6, 30, 18, tzinfo=UTC)
 text = st.text(min_size=1, max_size=20)  # any characters: control, quotes, non-ASCII

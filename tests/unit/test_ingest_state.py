@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from services.ingest.linking import IdentityLinker
-from services.ingest.ssd import read_ssd_export
+from services.ingest.ssd.adapter import read_ssd_export
 from services.ingest.state import IngestState
 from tests.unit.test_ssd_adapter import EXTRACTED, SECRET, clean_export, write_export
 

@@ -23,8 +23,8 @@ from schemas.events import (
     ReviewDecided,
     ReviewMeetingHeld,
 )
-from services.ingest.demo import write_demo_export
-from services.ingest.ssd import read_ssd_export
+from services.ingest.demo.authority import write_demo_export
+from services.ingest.ssd.adapter import read_ssd_export
 from services.journeys.domain import measures as m
 from services.journeys.domain.journey import Journey, fold
 from services.journeys.domain.pack import DEFAULT_PACK

@@ -21,14 +21,14 @@ from schemas.events import (
     RequestDecided,
     ReviewDecided,
 )
-from services.ingest.demo import write_demo_export
-from services.ingest.demo_types import upn
+from services.ingest.demo.authority import write_demo_export
+from services.ingest.demo.types import upn
 from services.ingest.identity import person_key
 from services.ingest.issues import ExportReading
 from services.ingest.linking import IdentityLinker
-from services.ingest.sen2 import read_sen2_return
-from services.ingest.sen2_schema import parser, published_schema, schema
-from services.ingest.ssd import read_ssd_export
+from services.ingest.sen2.adapter import read_sen2_return
+from services.ingest.sen2.schema import parser, published_schema, schema
+from services.ingest.ssd.adapter import read_ssd_export
 from services.journeys.domain.journey import fold
 from services.journeys.domain.pack import DEFAULT_PACK
 from services.journeys.domain.rules import evaluate
@@ -224,8 +224,8 @@ def test_a_child_the_case_system_names_is_left_to_it(tmp_path: Path) -> None:
 
 
 def test_the_2025_schema_orders_last_review_earlier(tmp_path: Path) -> None:
-    from services.ingest.demo import build_children
-    from services.ingest.demo_sen2 import write_sen2
+    from services.ingest.demo.authority import build_children
+    from services.ingest.demo.sen2 import write_sen2
 
     children = build_children(60, 3, date(2025, 6, 30))
     write_sen2(tmp_path / "r.xml", children, today=date(2025, 6, 30), year=2025)
@@ -266,7 +266,7 @@ def _normalised(events: list[Event]) -> dict[str, object]:
 def test_the_demo_return_validates_and_ingests_to_the_same_journeys_as_the_ssd_export(
     tmp_path: Path,
 ) -> None:
-    from services.ingest.demo import build_children
+    from services.ingest.demo.authority import build_children
 
     today = date(2025, 11, 3)
     write_demo_export(tmp_path, children=250, seed=4, today=today, health=False)

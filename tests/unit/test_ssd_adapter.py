@@ -18,7 +18,7 @@ from schemas.events import (
     ReviewMeetingHeld,
 )
 from services.ingest.identity import person_key
-from services.ingest.ssd import ExportReading, Issue, read_ssd_export
+from services.ingest.ssd.adapter import ExportReading, Issue, read_ssd_export
 from services.journeys.domain.journey import fold
 from services.journeys.domain.pack import DEFAULT_PACK
 from services.journeys.domain.rules import evaluate

@@ -1,1 +1,0 @@
-"""Alembic migrations of the alert store (run by ``services.alerts.migrate``)."""

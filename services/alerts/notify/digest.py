@@ -1,0 +1,79 @@
+"""The daily digest: per person, how many alerts of which rule are new or were escalated
+since the last digest, and a link to the inbox.
+
+A digest names rules and counts, never a child: no name, date of birth, UPN, person key or
+case-system reference. Its text is built from nothing else (``Digest`` holds no child data),
+so no later change to an alert's fields can leak into an email.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from services.alerts.store.store import Activity
+from services.alerts.web.views import rule_title
+
+NEW = ("opened", "reopened")
+
+
+@dataclass(frozen=True)
+class Digest:
+    recipient: str  # a caseworker's or manager's subject
+    new: Mapping[str, int]  # rule id → alerts
+    escalated: Mapping[str, int]
+    inbox_url: str
+
+    @property
+    def subject(self) -> str:
+        parts = [_count(sum(self.new.values()), "new alert")]
+        if self.escalated:
+            parts.append(f"{sum(self.escalated.values())} escalated")
+        return "casewatch: " + ", ".join(parts)
+
+    def text(self) -> str:
+        lines = [f"Hello {self.recipient},", "", "Since your last casewatch digest:", ""]
+        for heading, counts in (("New alerts", self.new), ("Escalated alerts", self.escalated)):
+            if counts:
+                lines.append(f"{heading}:")
+                lines += [f"  - {rule_title(r)} ({r}): {n}" for r, n in sorted(counts.items())]
+                lines.append("")
+        lines += [
+            f"Open your alerts: {self.inbox_url}",
+            "",
+            "This message names no child. Sign in to the inbox to see who each alert is about.",
+        ]
+        return "\n".join(lines) + "\n"
+
+
+def digests_from(
+    activity: Sequence[Activity], inbox_url: str, managers: Mapping[str, str]
+) -> list[Digest]:
+    """One digest per person with something to hear about. A new alert goes to its
+    caseworker, or to the team's manager when it sits in the team queue; an escalation goes
+    to the manager it went to and to the caseworker whose alert it was."""
+    new: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    escalated: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for item in activity:
+        if item.action in NEW:
+            owner = item.caseworker_id or (managers.get(item.team) if item.team else None)
+            if owner:
+                new[owner][item.rule_id] += 1
+        elif item.action == "escalated":
+            for person in {item.escalated_to, item.caseworker_id} - {None}:
+                escalated[str(person)][item.rule_id] += 1
+    leads = set(managers.values())
+    return [
+        Digest(
+            recipient=person,
+            new=dict(new[person]),
+            escalated=dict(escalated[person]),
+            inbox_url=f"{inbox_url}/team" if person in leads else f"{inbox_url}/inbox",
+        )
+        for person in sorted(set(new) | set(escalated))
+    ]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -1,0 +1,1 @@
+"""Alembic migrations of the alert store (run by ``services.alerts.store.migrate``)."""

@@ -1,0 +1,161 @@
+"""Signing in to the alerts service: a bearer token (API clients, a council's OIDC proxy) or
+the ``casewatch_session`` cookie a browser gets from ``/login``.
+
+The cookie holds the token itself (no server-side sessions: a restart keeps everyone signed
+in until the token expires); it is ``HttpOnly`` (no script can read it), ``SameSite=Strict``
+(no other site can send it) and ``Secure`` whenever the request came over HTTPS. Because the
+cookie is sent automatically, every state-changing request signed in by cookie must also
+carry the session's CSRF token; a bearer token is never ambient, so it needs none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+from urllib.parse import urlsplit
+
+import jwt
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.alerts.store.caseload import Caseload
+from services.alerts.web import page_login
+from services.alerts.web.auth import InvalidToken, Principal
+from services.alerts.web.context import AlertService, alert_service
+
+SESSION_COOKIE = "casewatch_session"
+CSRF_HEADER = "x-csrf-token"
+API_PREFIXES = ("/alerts", "/me")
+
+
+class NotSignedIn(Exception):
+    """No valid credentials: the API answers 401, a page sends the browser to /login."""
+
+
+class Forbidden(Exception):
+    """Signed in, but not allowed: an integrator reading alerts, a missing CSRF token.
+    ``reason`` is the bounded label of ``casewatch_alerts_access_denied_total``."""
+
+    def __init__(self, detail: str, reason: str = "forbidden") -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    principal: Principal
+    session: str | None  # the cookie's token, when signed in by a browser
+
+    @property
+    def caseload(self) -> Caseload:
+        return self.principal.caseload()
+
+
+Service = Annotated[AlertService, Depends(alert_service)]
+
+
+def signed_in(request: Request, service: Service) -> Reader:
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise NotSignedIn("an Authorization header must be a Bearer token")
+        return Reader(_verified(service, token.strip()), session=None)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return Reader(_verified(service, cookie), session=cookie)
+    raise NotSignedIn("sign in first")
+
+
+def alert_reader(reader: Annotated[Reader, Depends(signed_in)]) -> Reader:
+    """A person who may read alerts: caseworker, manager or admin (not an integrator)."""
+    if not reader.principal.reads_alerts:
+        raise Forbidden("this role may not read alerts")
+    return reader
+
+
+SignedIn = Annotated[Reader, Depends(alert_reader)]
+
+
+def require_csrf(
+    request: Request, service: AlertService, reader: Reader, token: str | None
+) -> None:
+    """Refuse a cookie-signed write that lacks the session's CSRF token or comes from
+    another origin."""
+    if reader.session is None:
+        return
+    origin = request.headers.get("origin")
+    # "null": what browsers send under our Referrer-Policy no-referrer; the token decides.
+    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+        raise Forbidden("cross-origin request", reason="csrf")
+    presented = token or request.headers.get(CSRF_HEADER)
+    if not service.csrf.valid(reader.session, presented):
+        raise Forbidden("missing or wrong CSRF token", reason="csrf")
+
+
+def _verified(service: AlertService, token: str) -> Principal:
+    try:
+        return service.verifier.verify(token)
+    except InvalidToken as exc:
+        raise NotSignedIn("the token is not valid") from exc
+
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, service: Service, token: str | None = None) -> Response:
+    """``/login?token=…`` signs a browser in (embedded default only: with an identity
+    provider, tokens do not belong in URLs); ``/login`` explains how to get a token."""
+    if token is not None and service.config.local_keys:
+        return _sign_in(request, service, token)
+    return HTMLResponse(page_login.login_page(local_keys=service.config.local_keys))
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login_form(request: Request, service: Service, token: Annotated[str, Form()]) -> Response:
+    return _sign_in(request, service, token.strip())
+
+
+@router.post("/logout")
+def logout(
+    request: Request,
+    service: Service,
+    reader: Annotated[Reader, Depends(signed_in)],
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    require_csrf(request, service, reader, csrf_token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+def _sign_in(request: Request, service: AlertService, token: str) -> Response:
+    try:
+        service.verifier.verify(token)
+    except InvalidToken:
+        service.metrics.count_denied("unauthenticated")
+        page = page_login.login_page(local_keys=service.config.local_keys, failed=True)
+        return HTMLResponse(page, status_code=401)
+    response = RedirectResponse("/", status_code=303)  # the token leaves the address bar
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=_seconds_left(token),
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+def _seconds_left(token: str) -> int:
+    """The cookie lives as long as the (already verified) token."""
+    expires = jwt.decode(token, options={"verify_signature": False}).get("exp", 0)
+    return max(0, int(expires - datetime.now(UTC).timestamp()))
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIXES)

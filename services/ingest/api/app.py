@@ -1,0 +1,264 @@
+"""``casewatch serve ingest``: the HTTP ingest API (FastAPI).
+
+``POST /v1/sources/{source}/events`` takes one event, ``…/events/batch`` up to
+``CASEWATCH_INGEST_MAX_BATCH``; a batch is all or nothing.  The body names the child by the
+source system's own id and/or UPN, ULN, NHS number (linked as for files) and carries a
+payload of the event contract; casewatch computes the person key and the deterministic
+event id, so re-posting a fact publishes the same id.  Invalid input is a 422 whose
+``detail`` lists every field error (``loc``, ``msg``, ``type``), never a value.  Tokens:
+``tokens``.  ``/asyncapi.yaml`` and ``/schemas/<name>`` publish the topic contracts; OpenAPI
+is at ``/openapi.json`` and ``/docs``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Path, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schemas.events import Event, Payload, make_event
+from schemas.generate import SCHEMA_DIR
+from services.ingest.api import asyncapi
+from services.ingest.api.tokens import Integrator, InvalidToken, verify_token
+from services.ingest.config import IngestSettings
+from services.ingest.linking import IdentityLinker
+from services.ingest.publisher import EventPublisher, PublishReport
+from services.ingest.state import IngestState
+from services.runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SOURCE = r"^[a-z][a-z0-9_-]{0,39}$"
+Publish = Callable[[Sequence[Event]], PublishReport]
+
+
+class PersonRef(BaseModel):
+    """Who the event is about: the source system's own id, and any shared identifiers."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str | None = Field(default=None, min_length=1, max_length=48)
+    upn: str | None = Field(default=None, pattern=r"^[A-Za-z]\d{11}[A-Za-z0-9]$")
+    uln: str | None = Field(default=None, pattern=r"^[1-9]\d{7}$")
+    nhs: str | None = Field(default=None, pattern=r"^\d{10}$")
+
+    @model_validator(mode="after")
+    def _named(self) -> PersonRef:
+        if not (self.id or self.upn or self.uln or self.nhs):
+            raise ValueError("give the person's id, UPN, ULN or NHS number")
+        return self
+
+
+class IncomingEvent(BaseModel):
+    """One fact as an integrator posts it."""
+
+    model_config = ConfigDict(extra="forbid")
+    record_key: str = Field(
+        min_length=1, max_length=200, description="the record upstream, e.g. referrals:R17"
+    )
+    person: PersonRef
+    occurred_on: date | None = Field(default=None, description="default: the payload's date")
+    payload: Payload
+
+
+class Batch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: list[IncomingEvent] = Field(min_length=1)
+
+
+class Accepted(BaseModel):
+    published: int
+    event_ids: list[str]
+
+
+bearer = HTTPBearer(auto_error=False)
+
+
+def _field_error(loc: list[Any], msg: str, kind: str) -> dict[str, Any]:
+    return {"loc": loc, "msg": msg, "type": kind}
+
+
+def _dates(payload: Payload) -> list[tuple[str, date]]:
+    return [(k, v) for k, v in payload if isinstance(v, date)]
+
+
+class IngestService:
+    """Everything a request needs, built once: token check, linker, publisher."""
+
+    def __init__(self, settings: Settings, config: IngestSettings, publish: Publish) -> None:
+        self.settings, self.config, self.publish = settings, config, publish
+        self.secret = settings.person_key_secret.get_secret_value()
+        self.state = IngestState(config.state_file(settings), threads=True)
+        self.linker = IdentityLinker(self.secret, links=self.state.links())
+        self.lock = threading.Lock()
+
+    def integrator(self, credentials: HTTPAuthorizationCredentials | None) -> Integrator:
+        secret = self.config.token_secret.get_secret_value()
+        if credentials is None or not secret:
+            raise HTTPException(401, "a bearer token is required", {"WWW-Authenticate": "Bearer"})
+        try:
+            return verify_token(
+                secret, credentials.credentials, audience=self.config.token_audience
+            )
+        except InvalidToken as error:
+            log.info("ingest token refused: %s", error)
+            raise HTTPException(401, "invalid token", {"WWW-Authenticate": "Bearer"}) from None
+
+    def accept(self, source: str, incoming: Sequence[IncomingEvent], prefix: list[Any]) -> Accepted:
+        latest = datetime.now(UTC).date() + timedelta(days=self.config.future_tolerance_days)
+        errors = []
+        for n, item in enumerate(incoming):
+            for name, value in _dates(item.payload):
+                if value > latest:
+                    message = f"is after {latest}, the last date accepted (R-DATA-FUTURE)"
+                    errors.append(
+                        _field_error([*prefix, n, "payload", name], message, "R-DATA-FUTURE")
+                    )
+        with self.lock:
+            keys = [
+                self._key(source, item, [*prefix, n], errors) for n, item in enumerate(incoming)
+            ]
+            if errors:
+                raise HTTPException(422, errors)
+            now = datetime.now(UTC)
+            events = [
+                self._event(source, item, key, now)
+                for item, key in zip(incoming, keys, strict=True)
+            ]
+            report = self.publish(events)
+            if report.failed:
+                raise HTTPException(503, "the broker did not acknowledge every event: retry")
+            self.state.save_links(self.linker.added)
+            self.linker.added.clear()
+        log.info("ingest api: %s events published for source %s", report.published, source)
+        return Accepted(published=report.published, event_ids=[e.event_id for e in events])
+
+    def _key(
+        self, source: str, item: IncomingEvent, loc: list[Any], errors: list[dict[str, Any]]
+    ) -> str:
+        p = item.person
+        shared = [(k, v) for k, v in (("upn", p.upn), ("uln", p.uln), ("nhs", p.nhs)) if v]
+        resolution = self.linker.resolve((source, p.id) if p.id else None, shared)
+        if resolution.person_key is None:
+            errors.append(_field_error([*loc, "person"], resolution.message(), "R-DATA-IDENTITY"))
+            return ""
+        return resolution.person_key
+
+    def _event(self, source: str, item: IncomingEvent, key: str, now: datetime) -> Event:
+        on = item.occurred_on or next((d for _, d in _dates(item.payload)), None)
+        return make_event(
+            source_system=source,
+            source_record_key=f"api:{item.record_key}",
+            person_key=key,
+            occurred_at=datetime.combine(on, time(), tzinfo=UTC) if on else now,
+            recorded_at=now,
+            payload=item.payload,
+        )
+
+
+SourcePath = Annotated[str, Path(pattern=SOURCE, description="the source system, e.g. health")]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def authorised(source: SourcePath, request: Request, credentials: Credentials) -> str:
+    """The source system in the path, if the bearer token may publish as it."""
+    service: IngestService = request.app.state.ingest
+    integrator = service.integrator(credentials)
+    if not integrator.may_publish(source):
+        raise HTTPException(403, f"the token may not publish as {source!r}")
+    return source
+
+
+Authorised = Annotated[str, Depends(authorised)]
+
+
+def create_app(
+    settings: Settings, config: IngestSettings | None = None, *, publish: Publish | None = None
+) -> FastAPI:
+    config = config or IngestSettings()
+    producer: list[EventPublisher] = []
+
+    def kafka(events: Sequence[Event]) -> PublishReport:
+        if not producer:
+            producer.append(EventPublisher(settings.kafka_bootstrap, settings.topic_events))
+        return producer[0].publish(events)
+
+    service = IngestService(settings, config, publish or kafka)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        for p in producer:
+            p.close()
+        service.state.close()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="casewatch ingest",
+        version="1.0.0",
+        description=__doc__,
+        openapi_tags=[{"name": "events", "description": "publish events"}],
+    )
+    app.state.ingest = service
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [
+            _field_error(list(e.get("loc", ())), str(e.get("msg", "")), str(e.get("type", "")))
+            for e in exc.errors()
+        ]  # no "input": a rejected body may hold personal data
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.post("/v1/sources/{source}/events", status_code=202, tags=["events"])
+    def post_event(source: Authorised, event: IncomingEvent) -> Accepted:
+        return service.accept(source, [event], ["body"])
+
+    @app.post("/v1/sources/{source}/events/batch", status_code=202, tags=["events"])
+    def post_batch(source: Authorised, batch: Batch) -> Accepted:
+        if len(batch.events) > config.max_batch:
+            message = f"at most {config.max_batch} events in one batch"
+            raise HTTPException(422, [_field_error(["body", "events"], message, "too_long")])
+        return service.accept(source, batch.events, ["body", "events"])
+
+    @app.get("/asyncapi.yaml", tags=["contracts"])
+    def asyncapi_document(request: Request) -> Response:
+        base = str(request.base_url).rstrip("/")
+        return Response(asyncapi.render(settings, base), media_type="application/yaml")
+
+    @app.get("/schemas/{name}", tags=["contracts"])
+    def json_schema(name: Annotated[str, Path(pattern=r"^[a-z]+\.v\d+\.json$")]) -> Response:
+        path = SCHEMA_DIR / name
+        if not path.is_file():
+            raise HTTPException(404, f"no schema {name}")
+        return Response(path.read_bytes(), media_type="application/schema+json")
+
+    @app.get("/healthz", tags=["contracts"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def serve(settings: Settings) -> int:
+    import uvicorn
+
+    config = IngestSettings()
+    if not config.token_secret.get_secret_value():
+        log.error("set CASEWATCH_INGEST_TOKEN_SECRET (32+ characters) to serve the ingest API")
+        return 2
+    uvicorn.run(
+        create_app(settings, config),
+        host=config.host,
+        port=config.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+    return 0
