@@ -92,16 +92,39 @@ class AssessmentRequested(_Payload):
     received_on: date
 
 
-class RequestDecided(_Payload):
+class _Additions(_Payload):
+    """A payload with optional fields added after the first release: left out of the JSON
+    while unset (None), so events that do not use them keep their bytes and ids."""
+
+    _ADDED: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in self._ADDED:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
+
+
+class RequestDecided(_Additions):
     """The LA's decision whether to assess (SEN2 2.4/2.5)."""
 
     type: Literal["request.decided"] = "request.decided"
     request_id: str = Field(min_length=1)
     outcome: RequestOutcome
     decided_on: date | None = None
+    mediation: bool | None = Field(
+        default=None, description="SEN2 2.6 RequestMediation: mediation about the decision to assess"
+    )
+    tribunal: bool | None = Field(
+        default=None, description="SEN2 2.7 RequestTribunal: appeal about the decision to assess"
+    )
+
+    _ADDED: ClassVar[tuple[str, ...]] = ("mediation", "tribunal")
 
 
-class AssessmentCompleted(_Payload):
+class AssessmentCompleted(_Additions):
     """The decision whether to issue a plan after assessment (SEN2 3.1/3.2/3.7)."""
 
     type: Literal["assessment.completed"] = "assessment.completed"
@@ -109,6 +132,20 @@ class AssessmentCompleted(_Payload):
     outcome: RequestOutcome
     outcome_on: date | None = None
     exception: bool = Field(default=False, description="Reg 10(4) exception applies (Week20=1)")
+    mediation: bool | None = Field(
+        default=None, description="SEN2 3.3 AssessmentMediation: about the decision to issue"
+    )
+    tribunal: bool | None = Field(
+        default=None, description="SEN2 3.4 AssessmentTribunal: about not issuing a plan"
+    )
+    other_mediation: bool | None = Field(
+        default=None, description="SEN2 3.5 OtherMediation: about other appealable decisions"
+    )
+    other_tribunal: bool | None = Field(
+        default=None, description="SEN2 3.6 OtherTribunal: about other matters"
+    )
+
+    _ADDED: ClassVar[tuple[str, ...]] = ("mediation", "tribunal", "other_mediation", "other_tribunal")
 
 
 class PlanIssued(_Payload):
