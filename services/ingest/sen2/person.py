@@ -343,6 +343,9 @@ def _placement(check: RequestsCheck, detail: Element) -> PlacementRecorded | Non
         message = f"{issue.message} (placement not recorded)"
         check.issues.append(dataclasses.replace(issue, message=message, severity="warning"))
     if local.issues or rank is None:
+        if len(local.issues) == len(schema):  # only the schema's faults: say what they cost
+            message = "the placement has schema faults: not recorded"
+            check.add(detail, "R-DATA-PLACEMENT", message, "warning")
         return None
     setting = text(detail, given[0])  # SEN2 asks for one; the first named when several are
     return PlacementRecorded(
