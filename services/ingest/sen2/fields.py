@@ -59,6 +59,7 @@ WARNING_FIELDS = frozenset(
         "Surname",
         "Forename",
         "Sex",
+        "GenderCurrent",  # Sex before the 2024 collection
         "Ethnicity",
         "PostCode",
         "UPN",
