@@ -115,7 +115,8 @@ class RequestDecided(_Additions):
     outcome: RequestOutcome
     decided_on: date | None = None
     mediation: bool | None = Field(
-        default=None, description="SEN2 2.6 RequestMediation: mediation about the decision to assess"
+        default=None,
+        description="SEN2 2.6 RequestMediation: mediation about the decision to assess",
     )
     tribunal: bool | None = Field(
         default=None, description="SEN2 2.7 RequestTribunal: appeal about the decision to assess"
@@ -145,7 +146,12 @@ class AssessmentCompleted(_Additions):
         default=None, description="SEN2 3.6 OtherTribunal: about other matters"
     )
 
-    _ADDED: ClassVar[tuple[str, ...]] = ("mediation", "tribunal", "other_mediation", "other_tribunal")
+    _ADDED: ClassVar[tuple[str, ...]] = (
+        "mediation",
+        "tribunal",
+        "other_mediation",
+        "other_tribunal",
+    )
 
 
 class PlanIssued(_Payload):
