@@ -44,6 +44,7 @@ from services.journeys.domain.rules.transition import (
     Transfer,
     academic_years_in_ncy,
     final_names_next_setting,
+    pfa_review_due,
     phase_moves,
 )
 from services.journeys.domain.rules.waits import wait_due
@@ -350,7 +351,7 @@ def _transition_cohorts(journey: Journey, out: _Builder, team: str, pack: RulePa
         for p in plans_in_force(journey, as_of):
             if p.start_on >= starts:
                 continue
-            due = review_due(p, min(as_of, starts - DAY), pack)
+            due = pfa_review_due(p, year, as_of, pack)
             out.change_on(due + DAY)
             held = any(
                 m.pfa_focus is True
