@@ -39,7 +39,7 @@ from services.journeys.domain.journey import (
 from services.journeys.domain.pack import RulePack
 from services.journeys.domain.rules import clocks
 from services.journeys.domain.rules.assessment import pathway_closed
-from services.journeys.domain.rules.review import plans_in_force, review_due
+from services.journeys.domain.rules.review import plans_in_force
 from services.journeys.domain.rules.transition import (
     Transfer,
     academic_years_in_ncy,
