@@ -40,7 +40,23 @@ class _Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class PersonRegistered(_Payload):
+class _WithAdditions(_Payload):
+    """A payload with fields added after the first release (``_ADDED``): they are left out of
+    the JSON while unset, so events that do not use them keep their bytes and their
+    deterministic ids (ingest's encoder reads the same ``_ADDED``)."""
+
+    _ADDED: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in self._ADDED:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
+
+
+class PersonRegistered(_WithAdditions):
     """A child or young person as the case system holds them (registered or changed).
 
     casewatch keeps no names: ``child_ref`` is the case system's own reference, which a
@@ -65,17 +81,7 @@ class PersonRegistered(_Payload):
         default=None, description="SEN2 5.8 SENneed rank 2 on the plan in force (added in 1.1)"
     )
 
-    # Fields added after the first release are left out of the JSON while unset, so events
-    # that do not use them keep their bytes and their deterministic ids.
     _ADDED: ClassVar[tuple[str, ...]] = ("primary_need", "secondary_need")
-
-    @model_serializer(mode="wrap")
-    def _omit_unset_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        for name in self._ADDED:
-            if data.get(name) is None:
-                data.pop(name, None)
-        return data
 
 
 class PersonUpdated(PersonRegistered):
@@ -84,12 +90,24 @@ class PersonUpdated(PersonRegistered):
     type: Literal["person.updated"] = "person.updated"  # type: ignore[assignment]
 
 
-class AssessmentRequested(_Payload):
+class AssessmentRequested(_WithAdditions):
     """An EHC needs assessment request received by the LA (SEN2 2.1): the 20 weeks start."""
 
     type: Literal["assessment.requested"] = "assessment.requested"
     request_id: str = Field(min_length=1)
     received_on: date
+    mediation: bool | None = Field(
+        default=None,
+        description="SEN2 2.6 RequestMediation: a mediation about the decision to assess "
+        "took place (the DfE's 20-week figures without mediation or tribunal)",
+    )
+    tribunal: bool | None = Field(
+        default=None,
+        description="SEN2 2.7 RequestTribunal: an appeal to the Tribunal about the decision "
+        "to assess",
+    )
+
+    _ADDED: ClassVar[tuple[str, ...]] = ("mediation", "tribunal")
 
 
 class RequestDecided(_Payload):
@@ -101,7 +119,7 @@ class RequestDecided(_Payload):
     decided_on: date | None = None
 
 
-class AssessmentCompleted(_Payload):
+class AssessmentCompleted(_WithAdditions):
     """The decision whether to issue a plan after assessment (SEN2 3.1/3.2/3.7)."""
 
     type: Literal["assessment.completed"] = "assessment.completed"
@@ -109,6 +127,18 @@ class AssessmentCompleted(_Payload):
     outcome: RequestOutcome
     outcome_on: date | None = None
     exception: bool = Field(default=False, description="Reg 10(4) exception applies (Week20=1)")
+    mediation: bool | None = Field(
+        default=None,
+        description="SEN2 3.3 AssessmentMediation: a mediation about the decision to issue a "
+        "plan took place",
+    )
+    tribunal: bool | None = Field(
+        default=None,
+        description="SEN2 3.4 AssessmentTribunal: an appeal to the Tribunal about the "
+        "decision whether to issue a plan",
+    )
+
+    _ADDED: ClassVar[tuple[str, ...]] = ("mediation", "tribunal")
 
 
 class PlanIssued(_Payload):

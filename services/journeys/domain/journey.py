@@ -186,6 +186,8 @@ class RequestView:
     decision: RequestDecided | None
     assessment: AssessmentCompleted | None
     draft: DraftPlanIssued | None = None
+    mediation: bool = False  # SEN2 2.6 RequestMediation (3.3 is the assessment's own)
+    tribunal: bool = False  # SEN2 2.7 RequestTribunal (3.4 is the assessment's own)
 
 
 @dataclass(frozen=True)
@@ -328,6 +330,8 @@ def requests(journey: Journey) -> tuple[RequestView, ...]:
             decision=_fact(journey, f"request-decision:{p.request_id}", RequestDecided),
             assessment=_fact(journey, f"assessment:{p.request_id}", AssessmentCompleted),
             draft=_fact(journey, f"draft:{p.request_id}", DraftPlanIssued),
+            mediation=p.mediation is True,
+            tribunal=p.tribunal is True,
         )
         for p in _payloads(journey, "request:", AssessmentRequested)
     )
