@@ -313,9 +313,8 @@ def _sen2(journey: Journey, out: _Builder, team: str, pack: RulePack) -> None:
     out.change_on(*(d + timedelta(days=sen2.WINDOW_DAYS) for d in dated if d <= as_of))
     for period in sen2.board_periods(as_of):
         found = sen2.journey_figures(journey, period.start, period.end, as_of, pack)
-        for figure, f in found.items():
-            if f.numerator:
-                out.count(SEN2_NUMERATOR, team, figure, period.name, n=f.numerator)
+        for figure, f in found.items():  # a zero numerator too, so the ratio shows 0%
+            out.count(SEN2_NUMERATOR, team, figure, period.name, n=f.numerator)
             out.count(SEN2_DENOMINATOR, team, figure, period.name, n=f.denominator)
 
 

@@ -181,3 +181,29 @@ def relevant_dates(journey: Journey) -> list[date]:
     leaves the rolling 12 months ``WINDOW_DAYS`` after it."""
     found = [p.issued_on for p in plans(journey) if p.issued_on is not None]
     return found + [r.received_on for r in requests(journey)]
+
+
+# England's published figures for each calendar year (DfE, "Education, health and care plans",
+# explore-education-statistics.service.gov.uk/find-statistics/education-health-and-care-plans;
+# the release of June in the following year). 2019-2023 from earlier releases (rules.md §8);
+# 2024 from reporting year 2025, published 26 June 2025. The DfE publishes no figure without
+# mediation or tribunal cases: those are absent here, never guessed.
+ENGLAND_SOURCE = (
+    "DfE, Education, health and care plans (explore-education-statistics.service.gov.uk/"
+    "find-statistics/education-health-and-care-plans), reporting year {release}"
+)
+ENGLAND: dict[int, dict[str, float]] = {
+    2019: {TWENTY_WEEKS_EXCLUDING_EXCEPTIONS: 0.604, TWENTY_WEEKS: 0.587},
+    2022: {TWENTY_WEEKS_EXCLUDING_EXCEPTIONS: 0.492, TWENTY_WEEKS: 0.477},
+    2023: {TWENTY_WEEKS_EXCLUDING_EXCEPTIONS: 0.503, TWENTY_WEEKS: 0.491},
+    2024: {TWENTY_WEEKS_EXCLUDING_EXCEPTIONS: 0.464, TWENTY_WEEKS: 0.459, SIX_WEEKS: 0.848},
+}
+
+
+def england(year: int) -> dict[str, object] | None:
+    """England's published figures for calendar ``year`` with their source, or None when the
+    DfE has not published that year (the current year never is)."""
+    found = ENGLAND.get(year)
+    if found is None:
+        return None
+    return {"year": year, "source": ENGLAND_SOURCE.format(release=year + 1), "figures": found}
