@@ -7,8 +7,9 @@ UPN.  Readers must treat the person key as personal data (never log it).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -44,11 +45,29 @@ class JourneySnapshot(BaseModel):
     team: str | None = None
     as_of: date
     next_deadline: date | None = Field(
-        default=None, description="earliest date a flag could change without a new event"
+        default=None,
+        description="the earliest due date among the clocks shown on or after as_of "
+        "(next_deadline_of)",
     )
     timeline: list[TimelineEntry] = []
     clocks: list[ClockView] = []
     updated_at: AwareDatetime
+
+
+class _Due(Protocol):
+    @property
+    def due_on(self) -> date: ...
+
+
+def next_deadline_of(clocks: Iterable[_Due], as_of: date) -> date | None:
+    """A journey's "Next deadline" as people read it: the earliest due date among its clocks
+    (open or upcoming) that has not passed on ``as_of`` (a date due that day counts), so it is
+    always one of the dates in the clocks' table. None when every due date has passed.
+
+    Not the worker's scheduling date (the next day a flag could open or close, kept in the
+    journey's header): that one is often a window edge no caseworker is asked to meet.
+    """
+    return min((c.due_on for c in clocks if c.due_on >= as_of), default=None)
 
 
 SNAPSHOT_ADAPTER: TypeAdapter[JourneySnapshot] = TypeAdapter(JourneySnapshot)

@@ -56,7 +56,13 @@ def store(tmp_path: Path) -> Iterator[AlertStore]:
                             due_on=date(2026, 2, 5),
                             state="open",
                             flag_id=fid(1),
-                        )
+                        ),
+                        ClockView(  # the next deadline: the earliest due date not yet passed
+                            rule_id="R-AR-DECISION-4W",
+                            subject="review:P1:2026-03-23",
+                            due_on=date(2026, 4, 20),
+                            state="upcoming",
+                        ),
                     ],
                     updated_at=datetime(2026, 3, 1, tzinfo=UTC),
                 ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from schemas.journeys import next_deadline_of
 from services.alerts.web.pages import (
     EXCEPTION_NOTE,
     Viewer,
@@ -125,7 +126,8 @@ def _journey(journey: Journey | None) -> str:
     parts = [heading]
     updated = _when(journey.updated_at)
     parts.append(f'<p class="hint">As of {e(long_date(journey.as_of))}, updated {e(updated)}.</p>')
-    deadline = long_date(journey.next_deadline) if journey.next_deadline else "None known"
+    upcoming = next_deadline_of(journey.clocks, journey.as_of)  # always one of the clocks below
+    deadline = long_date(upcoming) if upcoming else "None known"
     parts.append(f'<p class="body"><strong>Next deadline:</strong> {e(deadline)}</p>')
     if journey.clocks:
         rows = "".join(
