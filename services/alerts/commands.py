@@ -35,13 +35,14 @@ def token(
 
 
 def notify_digest(settings: Settings) -> int:
-    """Send the digest of everything new or escalated since the last one. Exit 1 when a
-    message could not be sent (the next run sends that digest again)."""
+    """Send each person the digest of everything new or escalated since their last one.
+    Exit 1 when a message could not be sent (the next run sends that one again; everyone
+    else has been served and is not sent it twice)."""
     from services.alerts.notify.send import send_digests
     from services.alerts.store.store import AlertStore
 
     config = AlertSettings()
-    store = AlertStore(settings.alerts_database_url())
+    store = AlertStore(settings.alerts_database_url(), settings.load_roster())
     try:
         report = send_digests(store, config, settings)
     finally:
@@ -50,7 +51,11 @@ def notify_digest(settings: Settings) -> int:
         f"digest: {report.recipients} recipients, {report.sent} messages sent, "
         f"{report.failed} failed"
     )
-    return 1 if report.failed else 0
+    if report.not_sent_to:  # roster ids only: they cannot carry anything else
+        print(f"not sent (sent again by the next run): {', '.join(report.not_sent_to)}")
+    if report.refused:
+        print(f"{report.refused} recipient(s) with a malformed id were sent nothing")
+    return 1 if report.failed or report.refused else 0
 
 
 DEMO_TEAM_MANAGERS = {team: f"mgr-{team}" for team in ("north", "south", "east", "west")}

@@ -148,7 +148,9 @@ def test_digest_by_smtp_and_webhook(
 
 
 def test_a_webhook_that_keeps_failing_leaves_the_digest_to_be_sent_again(
-    tmp_path: Path, store: AlertStore
+    tmp_path: Path,
+    store: AlertStore,
+    webhook: tuple[str, list[dict[str, Any]], list[int]],
 ) -> None:
     config = AlertSettings(
         webhook_url=f"http://127.0.0.1:{free_port()}/nobody-listens",
@@ -159,9 +161,15 @@ def test_a_webhook_that_keeps_failing_leaves_the_digest_to_be_sent_again(
     channel = Webhook(config, sleep=waits.append)
     report = send_digests(store, config, Settings(data_dir=tmp_path), [channel])
     assert report.failed == report.recipients == 2  # cw-ana and mgr-north
+    assert report.not_sent_to == ("cw-ana by webhook", "mgr-north by webhook")
     assert waits == [0.01, 0.02] * 2  # doubling backoff between the 3 attempts
-    outbox = Outbox(config, tmp_path / "outbox")
-    assert send_digests(store, config, Settings(data_dir=tmp_path), [outbox]).sent == 2
+    # The webhook is back (after a 503 and a 429): both digests go out, once.
+    url, received, _ = webhook
+    back = Webhook(config.model_copy(update={"webhook_url": url, "webhook_attempts": 4}))
+    assert send_digests(store, config, Settings(data_dir=tmp_path), [back]).sent == 2
+    assert len(received) == 2
+    assert send_digests(store, config, Settings(data_dir=tmp_path), [back]).recipients == 0
+    assert len(received) == 2
 
 
 def test_casewatch_notify_digest_writes_the_outbox(tmp_path: Path, store: AlertStore) -> None:
