@@ -9,6 +9,7 @@ from pathlib import Path
 
 from services.alerts.config import AlertSettings
 from services.alerts.web.auth import mint_token
+from services.runtime.roster import Member
 from services.runtime.settings import Settings
 
 
@@ -64,6 +65,15 @@ DEMO_PEOPLE = (
     ("caseworker cw-01", "cw-01", "caseworker", "north"),
     ("manager of team north", "mgr-north", "manager", "north"),
 )
+
+
+def demo_roster() -> list[Member]:
+    """The demo authority's roster: its caseworkers (``services.ingest.demo``) and the
+    managers of its teams, so routing and digests work under ``casewatch up``."""
+    from services.ingest.demo.types import CASEWORKERS
+
+    people = [Member(cw, team, "caseworker") for cw, team in CASEWORKERS.items()]
+    return people + [Member(m, team, "manager") for team, m in DEMO_TEAM_MANAGERS.items()]
 
 
 def demo_sign_in_links(data_dir: Path, inbox_url: str) -> list[tuple[str, str]]:
