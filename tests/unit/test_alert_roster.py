@@ -10,11 +10,16 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
+from services.alerts.config import AlertSettings
 from services.alerts.metrics import AlertMetrics
 from services.alerts.store.store import AlertStore, CaseworkRefused
+from services.alerts.web.app import create_app
+from services.alerts.web.auth import mint_token
 from services.runtime.roster import Member, Roster
+from services.runtime.settings import Settings
 from tests.unit.test_alert_casework import OPENED, act, snapshot
 from tests.unit.test_alert_store import fid, flag, postgres_url, store_url
 
@@ -158,3 +163,31 @@ def test_refusals_are_a_metric_without_values(store: AlertStore) -> None:
         "casewatch_roster_refusals_total", {"use": "routing", "reason": "unknown_caseworker"}
     )
     assert value == 1.0
+
+
+def test_the_api_answers_a_reassignment_off_the_roster_with_422(tmp_path: Path) -> None:
+    """The adversarial run's 100,000-character id and a caseworker who does not exist."""
+    store = AlertStore(f"sqlite:///{tmp_path / 'alerts.db'}", Roster(ROSTER))
+    store.apply(flag())
+    config = AlertSettings()
+    app = create_app(
+        Settings(data_dir=tmp_path), store, consume=False, clock=lambda: DAY, config=config
+    )
+    admin = mint_token(config, tmp_path, subject="admin-1", roles=["admin"])
+    try:
+        with TestClient(app, headers={"Authorization": f"Bearer {admin}"}) as client:
+            for target, says in [
+                ("x" * 100_000, "a caseworker ID is"),
+                ("cw-nobody", "not on the roster"),
+            ]:
+                answer = client.post(f"/alerts/{fid(1)}/reassign", json={"caseworker_id": target})
+                assert answer.status_code == 422
+                assert says in answer.text and "xxxx" not in answer.text
+            moved = client.post(f"/alerts/{fid(1)}/reassign", json={"caseworker_id": "cw-ben"})
+            assert moved.status_code == 200 and moved.json()["caseworker_id"] == "cw-ben"
+            metrics = client.get("/metrics").text
+            assert 'casewatch_roster_refusals_total{reason="malformed",use="reassign"} 1.0' in (
+                metrics
+            )
+    finally:
+        store.close()
