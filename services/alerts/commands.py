@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -41,9 +42,15 @@ def notify_digest(settings: Settings) -> int:
     else has been served and is not sent it twice)."""
     from services.alerts.notify.send import send_digests
     from services.alerts.store.store import AlertStore
+    from services.runtime.roster import RosterInvalid
 
     config = AlertSettings()
-    store = AlertStore(settings.alerts_database_url(), settings.load_roster())
+    try:
+        roster = settings.load_roster()
+    except RosterInvalid as exc:
+        print(f"casewatch notify digest: {exc}; nothing was sent", file=sys.stderr)
+        return 2
+    store = AlertStore(settings.alerts_database_url(), roster)
     try:
         report = send_digests(store, config, settings)
     finally:
