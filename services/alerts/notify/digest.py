@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from services.alerts.store.store import Activity
 from services.alerts.web.views import rule_title
@@ -47,31 +48,51 @@ class Digest:
         return "\n".join(lines) + "\n"
 
 
-def digests_from(
-    activity: Sequence[Activity], inbox_url: str, managers: Mapping[str, str]
-) -> list[Digest]:
-    """One digest per person with something to hear about. A new alert goes to its
-    caseworker, or to the team's manager when it sits in the team queue; an escalation goes
-    to the manager it went to and to the caseworker whose alert it was."""
-    new: defaultdict[str, Counter[str]] = defaultdict(Counter)
-    escalated: defaultdict[str, Counter[str]] = defaultdict(Counter)
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """One thing a person hears about: an alert new to them, or escalated."""
+
+    event_id: int  # the audit record's id
+    kind: Literal["new", "escalated"]
+    rule_id: str
+
+
+def heard_by(activity: Sequence[Activity], managers: Mapping[str, str]) -> dict[str, list[Heard]]:
+    """Who hears about what. A new alert goes to its caseworker, or to the team's manager
+    when it sits in the team queue; an escalation goes to the manager it went to and to the
+    caseworker whose alert it was."""
+    heard: defaultdict[str, list[Heard]] = defaultdict(list)
     for item in activity:
         if item.action in NEW:
             owner = item.caseworker_id or (managers.get(item.team) if item.team else None)
             if owner:
-                new[owner][item.rule_id] += 1
+                heard[owner].append(Heard(item.event_id, "new", item.rule_id))
         elif item.action == "escalated":
-            for person in {item.escalated_to, item.caseworker_id} - {None}:
-                escalated[str(person)][item.rule_id] += 1
+            for person in sorted({p for p in (item.escalated_to, item.caseworker_id) if p}):
+                heard[person].append(Heard(item.event_id, "escalated", item.rule_id))
+    return dict(heard)
+
+
+def digest_of(person: str, heard: Sequence[Heard], inbox_url: str, lead: bool) -> Digest:
+    """``person``'s digest of ``heard``; a team's manager (``lead``) is sent to ``/team``."""
+    new = Counter(h.rule_id for h in heard if h.kind == "new")
+    escalated = Counter(h.rule_id for h in heard if h.kind == "escalated")
+    return Digest(
+        recipient=person,
+        new=dict(new),
+        escalated=dict(escalated),
+        inbox_url=f"{inbox_url}/team" if lead else f"{inbox_url}/inbox",
+    )
+
+
+def digests_from(
+    activity: Sequence[Activity], inbox_url: str, managers: Mapping[str, str]
+) -> list[Digest]:
+    """One digest per person with something to hear about (``heard_by``), by person."""
     leads = set(managers.values())
     return [
-        Digest(
-            recipient=person,
-            new=dict(new[person]),
-            escalated=dict(escalated[person]),
-            inbox_url=f"{inbox_url}/team" if person in leads else f"{inbox_url}/inbox",
-        )
-        for person in sorted(set(new) | set(escalated))
+        digest_of(person, items, inbox_url, person in leads)
+        for person, items in sorted(heard_by(activity, managers).items())
     ]
 
 

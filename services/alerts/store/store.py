@@ -35,6 +35,7 @@ retried.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -62,14 +63,16 @@ from services.alerts.store.casework import Act, AlertNotFound, SweepResult
 from services.alerts.store.engine import WRITE, engine_for
 from services.alerts.store.fold import Transition, apply_flags
 from services.alerts.store.migrate import upgrade_to_head
-from services.alerts.store.routing import JourneyChanges, apply_journeys, parse_snapshot
+from services.alerts.store.routing import JourneyChanges, Misses, apply_journeys, parse_snapshot
 from services.alerts.store.tables import (
     AlertEventRow,
     AlertRow,
+    DigestMarkRow,
     DigestRunRow,
     JourneyRow,
     JourneyViewRow,
 )
+from services.runtime.roster import Roster
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +137,29 @@ class Activity:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestMark:
+    """What a person was sent on a channel (``tables.DigestMarkRow``)."""
+
+    recipient: str
+    channel: str
+    delivered_through: int
+    pending_since: int | None
+    failures: int
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestWindow:
+    """Where the next digest run starts: ``baseline`` (the last run's newest audit id; a
+    person with no mark hears about what came after it), ``newest`` (this run's end) and
+    every person's marks by (recipient, channel)."""
+
+    baseline: int
+    newest: int
+    marks: dict[tuple[str, str], DigestMark]
+
+
+@dataclass(frozen=True, slots=True)
 class JourneyView:
     viewer: str
     roles: str
@@ -146,7 +172,11 @@ _URGENCY = case({"breach": 0, "warning": 1, "advisory": 2}, value=AlertRow.sever
 
 
 class AlertStore:
-    def __init__(self, url: str) -> None:
+    """``roster``: the caseworkers and teams alerts may be routed and reassigned to (default:
+    an open roster, any well-formed identifier)."""
+
+    def __init__(self, url: str, roster: Roster | None = None) -> None:
+        self.roster = roster or Roster.open()
         self.engine = engine_for(url)
         upgrade_to_head(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -163,7 +193,11 @@ class AlertStore:
         """Apply a batch in order, in one transaction; one transition per record."""
         if not records:
             return []
-        return self._write_retrying(lambda session: apply_flags(session, records))
+        transitions, misses = self._write_retrying(
+            lambda session: _counting(lambda m: apply_flags(session, records, self.roster, m))
+        )
+        self._report_misses(misses)
+        return transitions
 
     def apply_journeys(
         self, records: Sequence[tuple[str, JourneySnapshot | None]]
@@ -171,7 +205,23 @@ class AlertStore:
         """Store journey snapshots keyed by person key (``None``: a tombstone) in order."""
         if not records:
             return JourneyChanges()
-        return self._write_retrying(lambda session: apply_journeys(session, records))
+        changes, misses = self._write_retrying(
+            lambda session: _counting(lambda m: apply_journeys(session, records, self.roster, m))
+        )
+        self._report_misses(misses)
+        return changes
+
+    def _report_misses(self, misses: Misses) -> None:
+        """A WARNING with counts and reasons only: the values themselves may be anything."""
+        if not misses:
+            return
+        for reason, n in misses.items():
+            self.roster.refuse("routing", reason, n)
+        log.warning(
+            "routing: %s not on the roster (an unknown caseworker goes to the team queue; "
+            "an alert naming nobody on the roster keeps its owner)",
+            ", ".join(f"{n} {reason.replace('_', ' ')}" for reason, n in sorted(misses.items())),
+        )
 
     # -- casework ---------------------------------------------------------------------------
 
@@ -191,7 +241,9 @@ class AlertStore:
         self, flag_id: str, act: Act, *, caseworker_id: str | None, reason: str | None = None
     ) -> bool:
         return self._write_retrying(
-            lambda s: casework.reassign(s, flag_id, act, caseworker_id=caseworker_id, reason=reason)
+            lambda s: casework.reassign(
+                s, flag_id, act, caseworker_id=caseworker_id, reason=reason, roster=self.roster
+            )
         )
 
     def sweep(self, act: Act, policy: EscalationPolicy) -> SweepResult:
@@ -307,6 +359,66 @@ class AlertStore:
                 for event_id, action, a in session.execute(query)
             ]
 
+    def digest_window(self) -> DigestWindow:
+        with self._sessions() as session:
+            baseline = session.scalar(select(func.max(DigestRunRow.last_event_id))) or 0
+            newest = session.scalar(select(func.max(AlertEventRow.id))) or 0
+            marks = {
+                (m.recipient, m.channel): DigestMark(
+                    m.recipient,
+                    m.channel,
+                    m.delivered_through,
+                    m.pending_since,
+                    m.failures,
+                    m.last_error,
+                )
+                for m in session.scalars(select(DigestMarkRow))
+            }
+        return DigestWindow(baseline, max(newest, baseline), marks)
+
+    def activity_between(self, after: int, through: int) -> list[Activity]:
+        """Openings and escalations with audit ids in ``(after, through]``, oldest first,
+        each with the alert's current owner."""
+        query = (
+            select(AlertEventRow.id, AlertEventRow.action, AlertRow)
+            .join(AlertRow, AlertRow.flag_id == AlertEventRow.flag_id)
+            .where(AlertEventRow.id > after, AlertEventRow.id <= through)
+            .where(AlertEventRow.action.in_(("opened", "reopened", "escalated")))
+            .order_by(AlertEventRow.id)
+        )
+        with self._sessions() as session:
+            return [
+                Activity(event_id, action, a.rule_id, a.caseworker_id, a.team, a.escalated_to)
+                for event_id, action, a in session.execute(query)
+            ]
+
+    def mark_delivered(self, recipient: str, channel: str, through: int) -> None:
+        """``recipient`` has been sent everything through audit id ``through`` on ``channel``."""
+        with self._write() as session:
+            mark = self._mark(session, recipient, channel)
+            mark.delivered_through = max(mark.delivered_through, through)
+            mark.pending_since, mark.failures, mark.last_error = None, 0, None
+
+    def mark_failed(self, recipient: str, channel: str, since: int, error: str) -> None:
+        """The digest of what came after ``since`` did not reach ``recipient`` on
+        ``channel``: the next run sends it again. ``error`` names a kind, never data."""
+        with self._write() as session:
+            mark = self._mark(session, recipient, channel)
+            mark.pending_since = since
+            mark.failures += 1
+            mark.last_error = error[:64]
+
+    @staticmethod
+    def _mark(session: Session, recipient: str, channel: str) -> DigestMarkRow:
+        mark = session.get(DigestMarkRow, (recipient, channel), with_for_update=True)
+        if mark is None:
+            mark = DigestMarkRow(
+                recipient=recipient, channel=channel, delivered_through=0, failures=0
+            )
+            session.add(mark)
+        mark.updated_at = datetime.now(UTC)
+        return mark
+
     def record_digest(self, last_event_id: int, recipients: int) -> None:
         run = DigestRunRow(
             sent_at=datetime.now(UTC), last_event_id=last_event_id, recipients=recipients
@@ -332,6 +444,11 @@ class AlertStore:
         with self._sessions.begin() as session:
             session.connection(execution_options=WRITE)
             yield session
+
+
+def _counting(work: Callable[[Misses], T]) -> tuple[T, Misses]:
+    misses: Misses = Counter()  # afresh for every attempt of a retried write
+    return work(misses), misses
 
 
 def _narrowed(

@@ -69,9 +69,10 @@ def create_app(
     schema is at ``/openapi.json``.
     """
     config = config or AlertSettings()
-    alerts = store or AlertStore(settings.alerts_database_url())
+    alerts = store or AlertStore(settings.alerts_database_url(), settings.load_roster())
     registry = registry or CollectorRegistry()
     metrics = AlertMetrics(registry)
+    metrics.watch_roster(alerts.roster, registry)
     today = clock or clock_for(settings.clock_date)
     secret = config.csrf_secret
     service = AlertService(
@@ -96,7 +97,7 @@ def create_app(
                 "journey-consumer": consume_journeys(settings, alerts, stop=stop, metrics=metrics),
                 "sweeper": sweep_until_stopped(
                     alerts,
-                    config.escalation(),
+                    config.escalation(alerts.roster),
                     today,
                     metrics,
                     every_seconds=config.sweep_seconds,
