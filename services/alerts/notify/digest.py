@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.alerts.store.store import Activity
 from services.alerts.web.views import rule_title
+from services.journeys.domain.pack import DEFAULT_PACK, RuleGuidance
 
 NEW = ("opened", "reopened")
 
@@ -24,6 +25,8 @@ class Digest:
     new: Mapping[str, int]  # rule id → alerts
     escalated: Mapping[str, int]
     inbox_url: str
+    # rule id -> the rule pack's words (what is required, where, the next step): no child data
+    guidance: Mapping[str, RuleGuidance] = field(default_factory=dict)
 
     @property
     def subject(self) -> str:
@@ -39,6 +42,18 @@ class Digest:
                 lines.append(f"{heading}:")
                 lines += [f"  - {rule_title(r)} ({r}): {n}" for r, n in sorted(counts.items())]
                 lines.append("")
+        rules = sorted({*self.new, *self.escalated} & set(self.guidance))
+        if rules:
+            lines += ["What each rule asks of you:", ""]
+            for r in rules:
+                said = self.guidance[r]
+                lines += [
+                    f"{rule_title(r)} ({r})",
+                    f"  Requires: {said.requires}",
+                    f"  Reference: {said.reference}",
+                    f"  Next step: {said.next_step}",
+                    "",
+                ]
         lines += [
             f"Open your alerts: {self.inbox_url}",
             "",
@@ -48,7 +63,10 @@ class Digest:
 
 
 def digests_from(
-    activity: Sequence[Activity], inbox_url: str, managers: Mapping[str, str]
+    activity: Sequence[Activity],
+    inbox_url: str,
+    managers: Mapping[str, str],
+    guidance: Mapping[str, RuleGuidance] = DEFAULT_PACK.guidance,
 ) -> list[Digest]:
     """One digest per person with something to hear about. A new alert goes to its
     caseworker, or to the team's manager when it sits in the team queue; an escalation goes
@@ -70,6 +88,7 @@ def digests_from(
             new=dict(new[person]),
             escalated=dict(escalated[person]),
             inbox_url=f"{inbox_url}/team" if person in leads else f"{inbox_url}/inbox",
+            guidance=guidance,
         )
         for person in sorted(set(new) | set(escalated))
     ]

@@ -160,7 +160,12 @@ def send_digests(
     channels: Sequence[Channel] | None = None,
 ) -> DigestReport:
     newest, activity = store.activity_since_last_digest()
-    digests = digests_from(activity, config.inbox_url(settings), config.team_managers)
+    digests = digests_from(
+        activity,
+        config.inbox_url(settings),
+        config.team_managers,
+        settings.load_rule_pack().guidance,
+    )
     channels = channels if channels is not None else channels_for(config, settings)
     sent = failed = 0
     for digest in digests:
