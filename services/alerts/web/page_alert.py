@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from schemas.journeys import ChildFacts
+from schemas.journeys import ChildFacts, ClockView
 from services.alerts.web.pages import (
     Viewer,
     alert_href,
@@ -203,7 +203,7 @@ def _journey(journey: Journey | None, words: Words, today: date) -> str:
     parts.append(f'<p class="body"><strong>Next deadline:</strong> {e(deadline)}</p>')
     if journey.clocks:
         rows = "".join(
-            f'<tr><td data-label="Clock">{e(words.title(c.rule_id, c.subject, journey.child))}'
+            f'<tr><td data-label="Clock">{e(_clock_title(words, c, journey.child))}'
             f'<span class="hint">{e(words.about(c.rule_id, c.subject, journey.child))}</span></td>'
             f'<td data-label="Due">{e(long_date(c.due_on))}'
             f'<span class="hint">{e(overdue_words((today - c.due_on).days))}</span></td>'
@@ -226,6 +226,16 @@ def _journey(journey: Journey | None, words: Words, today: date) -> str:
         )
         parts.append(f'<ol class="timeline" aria-label="Events, newest first">{items}</ol>')
     return "".join(parts)
+
+
+def _clock_title(words: Words, clock: ClockView, child: ChildFacts | None) -> str:
+    """An upcoming clock is not overdue yet: "Annual review due", not "... overdue"."""
+    title = words.title(clock.rule_id, clock.subject, child)
+    if clock.state == "upcoming" and title.endswith(" overdue"):
+        return title.removesuffix(" overdue") + " due"
+    if clock.state == "upcoming" and " overdue (" in title:
+        return title.replace(" overdue (", " due (")
+    return title
 
 
 def _child(child: ChildFacts | None) -> str:

@@ -177,7 +177,7 @@ def inbox_page(
     intro: str = "",
 ) -> str:
     """A list of live alerts: the summary, the filters, one page of the list, the pages."""
-    parts = [f"<h1>{e(title)}</h1>", intro, summary_panel(summary, state), list_controls(state)]
+    parts = [f"<h1>{e(title)}</h1>", summary_panel(summary, state), intro, list_controls(state)]
     parts.append(alerts_section(alerts, state, owner=owner))
     return page(title, "\n".join(p for p in parts if p), viewer)
 

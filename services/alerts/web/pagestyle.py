@@ -83,7 +83,7 @@ th.numeric,td.numeric{text-align:right}
 .pagination a{display:inline-block;padding:5px 10px;min-width:24px;text-align:center}
 .pagination a.current{font-weight:bold;color:#0b0c0c;text-decoration:none;
   border:2px solid #0b0c0c}
-main{overflow-wrap:anywhere}
+main{overflow-wrap:break-word}
 @media (max-width:640px){
   h1{font-size:27px}
   table.responsive,table.responsive tbody,table.responsive tr,table.responsive td,
