@@ -35,6 +35,23 @@ class ClockView(BaseModel):
     flag_id: str | None = None
 
 
+class ChildFacts(BaseModel):
+    """What a caseworker reads beside the clocks: year group, setting and the plan's dates
+    (no name, date of birth or UPN). Every field may be unknown."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    year_group: int | None = Field(default=None, description="NCY on as_of; Reception is 0")
+    setting: str | None = Field(default=None, description="current setting (URN, UKPRN, code)")
+    plan_id: str | None = Field(default=None, description="the plan in force on as_of")
+    plan_start_on: date | None = Field(default=None, description="issued, or transferred in")
+    last_review_on: date | None = Field(default=None, description="last review decision")
+    review_due_on: date | None = Field(default=None, description="R-AR-DUE date")
+    referral_services: dict[str, str] = Field(
+        default={}, description="referral id -> the rule pack's service code (e.g. autism)"
+    )
+
+
 class JourneySnapshot(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -51,6 +68,7 @@ class JourneySnapshot(BaseModel):
     )
     timeline: list[TimelineEntry] = []
     clocks: list[ClockView] = []
+    child: ChildFacts | None = Field(default=None, description="null from older workers")
     updated_at: AwareDatetime
 
 

@@ -27,7 +27,7 @@ from services.journeys.domain.clocks import Flag
 from services.journeys.domain.journey import Fact, person
 from services.journeys.domain.pack import RulePack
 from services.journeys.domain.state import FlagChanges, JourneyState
-from services.journeys.domain.views import journey_clocks, timeline
+from services.journeys.domain.views import child_facts, journey_clocks, timeline
 
 
 @dataclass(frozen=True)
@@ -269,6 +269,7 @@ def snapshot(
                 }
                 for c, state_ in views
             ],
+            "child": child_facts(journey, as_of, pack),
             "updated_at": now,
         }
     )

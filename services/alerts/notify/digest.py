@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from services.alerts.store.store import Activity
 from services.alerts.web.views import rule_title
+from services.journeys.domain.pack import DEFAULT_PACK, RuleGuidance
 
 NEW = ("opened", "reopened")
 
@@ -25,6 +26,8 @@ class Digest:
     new: Mapping[str, int]  # rule id → alerts
     escalated: Mapping[str, int]
     inbox_url: str
+    # rule id -> the rule pack's words (what is required, where, the next step): no child data
+    guidance: Mapping[str, RuleGuidance] = field(default_factory=dict)
 
     @property
     def subject(self) -> str:
@@ -40,6 +43,18 @@ class Digest:
                 lines.append(f"{heading}:")
                 lines += [f"  - {rule_title(r)} ({r}): {n}" for r, n in sorted(counts.items())]
                 lines.append("")
+        rules = sorted({*self.new, *self.escalated} & set(self.guidance))
+        if rules:
+            lines += ["What each rule asks of you:", ""]
+            for r in rules:
+                said = self.guidance[r]
+                lines += [
+                    f"{rule_title(r)} ({r})",
+                    f"  Requires: {said.requires}",
+                    f"  Reference: {said.reference}",
+                    f"  Next step: {said.next_step}",
+                    "",
+                ]
         lines += [
             f"Open your alerts: {self.inbox_url}",
             "",
@@ -73,7 +88,13 @@ def heard_by(activity: Sequence[Activity], managers: Mapping[str, str]) -> dict[
     return dict(heard)
 
 
-def digest_of(person: str, heard: Sequence[Heard], inbox_url: str, lead: bool) -> Digest:
+def digest_of(
+    person: str,
+    heard: Sequence[Heard],
+    inbox_url: str,
+    lead: bool,
+    guidance: Mapping[str, RuleGuidance] = DEFAULT_PACK.guidance,
+) -> Digest:
     """``person``'s digest of ``heard``; a team's manager (``lead``) is sent to ``/team``."""
     new = Counter(h.rule_id for h in heard if h.kind == "new")
     escalated = Counter(h.rule_id for h in heard if h.kind == "escalated")
@@ -82,16 +103,20 @@ def digest_of(person: str, heard: Sequence[Heard], inbox_url: str, lead: bool) -
         new=dict(new),
         escalated=dict(escalated),
         inbox_url=f"{inbox_url}/team" if lead else f"{inbox_url}/inbox",
+        guidance=guidance,
     )
 
 
 def digests_from(
-    activity: Sequence[Activity], inbox_url: str, managers: Mapping[str, str]
+    activity: Sequence[Activity],
+    inbox_url: str,
+    managers: Mapping[str, str],
+    guidance: Mapping[str, RuleGuidance] = DEFAULT_PACK.guidance,
 ) -> list[Digest]:
     """One digest per person with something to hear about (``heard_by``), by person."""
     leads = set(managers.values())
     return [
-        digest_of(person, items, inbox_url, person in leads)
+        digest_of(person, items, inbox_url, person in leads, guidance)
         for person, items in sorted(heard_by(activity, managers).items())
     ]
 

@@ -17,7 +17,7 @@ import smtplib
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -28,6 +28,7 @@ from services.alerts.config import AlertSettings
 from services.alerts.notify.digest import Digest, Heard, digest_of, heard_by
 from services.alerts.store.store import AlertStore, DigestMark, DigestWindow
 from services.runtime.roster import well_formed
+from services.journeys.domain.pack import RuleGuidance
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,7 @@ def send_digests(
     }
     channels = channels if channels is not None else channels_for(config, settings)
     inbox, leads = config.inbox_url(settings), set(managers.values())
+    guidance = settings.load_rule_pack().guidance
     recipients = sent = failed = refused = 0
     not_sent: list[str] = []
     for person in sorted(people):
@@ -196,7 +198,7 @@ def send_digests(
                 if (person, channel.name) in window.marks and since < window.newest:
                     store.mark_delivered(person, channel.name, window.newest)
                 continue
-            error = _deliver(store, channel, person, items, inbox, person in leads)
+            error = _deliver(store, channel, person, items, inbox, person in leads, guidance)
             if error is None:
                 store.mark_delivered(person, channel.name, window.newest)
                 sent += 1
@@ -233,13 +235,14 @@ def _deliver(
     heard: Sequence[Heard],
     inbox: str,
     lead: bool,
+    guidance: Mapping[str, RuleGuidance],
 ) -> str | None:
     """None when sent; else what kind of failure (an exception's type: never data)."""
     if not (lead or store.roster.has_person(person)):  # managers are configured, or rostered
         store.roster.refuse("notification", "unknown_recipient")
         return "not on the roster"
     try:
-        channel.send(digest_of(person, heard, inbox, lead))
+        channel.send(digest_of(person, heard, inbox, lead, guidance))
     except NotSent as exc:
         return str(exc)
     except Exception as exc:

@@ -47,7 +47,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.flags import FlagRecord
-from schemas.journeys import JourneySnapshot
+from schemas.journeys import ChildFacts, JourneySnapshot
 from services.alerts.domain.escalation import EscalationPolicy
 from services.alerts.domain.lifecycle import (
     LIVE,
@@ -62,6 +62,17 @@ from services.alerts.store.caseload import Caseload
 from services.alerts.store.casework import Act, AlertNotFound, SweepResult
 from services.alerts.store.engine import WRITE, engine_for
 from services.alerts.store.fold import Transition, apply_flags
+from services.alerts.store.listing import (
+    AlertQuery,
+    CaseworkerLoad,
+    Summary,
+    UnallocatedChild,
+    caseload_forecast,
+    caseworkers_in_team,
+    page_of,
+    summary,
+    unallocated_children,
+)
 from services.alerts.store.migrate import upgrade_to_head
 from services.alerts.store.routing import JourneyChanges, Misses, apply_journeys, parse_snapshot
 from services.alerts.store.tables import (
@@ -295,6 +306,37 @@ class AlertStore:
         with self._sessions() as session:
             return [_alert(row) for row in session.scalars(query)]
 
+    def list_page(
+        self, query: AlertQuery, *, page: int = 1, per_page: int = 50
+    ) -> tuple[list[Alert], int]:
+        """One page (from 1) of the alerts ``query`` holds, in its order, and their total."""
+        with self._sessions() as session:
+            rows, total = page_of(session, query, page=page, per_page=per_page)
+            return [_alert(row) for row in rows], total
+
+    def summary(self, query: AlertQuery, today: date) -> Summary:
+        """The counts at the top of a list: over the list's scope, not its filters."""
+        with self._sessions() as session:
+            return summary(session, query, today)
+
+    def caseworkers_in_team(self, team: str | None) -> list[str]:
+        """The roster's caseworkers of ``team``; with an open roster (no roster file), the
+        caseworkers the store has seen in the team."""
+        if not self.roster.is_open:
+            return self.roster.caseworkers_in_team(team) if team else []
+        with self._sessions() as session:
+            return caseworkers_in_team(session, team)
+
+    def caseload_forecast(
+        self, caseload: Caseload, team: str | None, today: date
+    ) -> list[CaseworkerLoad]:
+        with self._sessions() as session:
+            return caseload_forecast(session, caseload, team, today)
+
+    def unallocated_children(self, caseload: Caseload, team: str | None) -> list[UnallocatedChild]:
+        with self._sessions() as session:
+            return unallocated_children(session, caseload, team)
+
     def counts(self) -> dict[str, int]:
         """Live alerts by rule id."""
         query = select(AlertRow.rule_id, func.count()).where(AlertRow.status.in_(LIVE))
@@ -318,6 +360,15 @@ class AlertStore:
         query = query.where(*_narrowed(None, team, caseload)).group_by(column)
         with self._sessions() as session:
             return {caseworker: n for caseworker, n in session.execute(query)}
+
+    def children(self, person_keys: Collection[str]) -> dict[str, ChildFacts]:
+        """The children's facts from their latest journeys (those that have them)."""
+        if not person_keys:
+            return {}
+        query = select(JourneyRow).where(JourneyRow.person_key.in_(sorted(set(person_keys))))
+        with self._sessions() as session:
+            found = {row.person_key: parse_snapshot(row.snapshot) for row in session.scalars(query)}
+        return {key: s.child for key, s in found.items() if s.child is not None}
 
     def history(self, flag_id: str) -> list[AuditRecord]:
         query = (

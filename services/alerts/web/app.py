@@ -31,7 +31,9 @@ from services.alerts.web import inbox, json_api, signin
 from services.alerts.web.auth import TokenVerifier, local_csrf_key
 from services.alerts.web.context import AlertService
 from services.alerts.web.csrf import CsrfTokens
+from services.alerts.web.lists import BadListParameter
 from services.alerts.web.pages import STYLESHEET, e, page
+from services.alerts.web.words import Words
 from services.runtime.clock import Clock, clock_for
 from services.runtime.settings import Settings
 
@@ -85,6 +87,7 @@ def create_app(
         csrf=CsrfTokens(
             secret.get_secret_value().encode() if secret else local_csrf_key(settings.data_dir)
         ),
+        words=Words(settings.load_rule_pack()),
     )
 
     @asynccontextmanager
@@ -169,6 +172,10 @@ def _answer_refusals(app: FastAPI, metrics: AlertMetrics) -> None:
     async def not_found(request: Request, exc: LookupError) -> Response:
         detail = "no such alert in your caseload"
         return _refusal(request, 404, "Alert not found", detail)
+
+    @app.exception_handler(BadListParameter)
+    async def bad_parameter(request: Request, exc: BadListParameter) -> Response:
+        return _refusal(request, 422, "That list cannot be shown", str(exc))
 
     @app.exception_handler(CaseworkRefused)
     async def refused(request: Request, exc: CaseworkRefused) -> Response:
