@@ -12,14 +12,23 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
+from schemas.events import CODE_MAX, ID_MAX, RECORD_KEY_MAX
+from schemas.flags import SUBJECT_MAX
+
+TIMELINE_MAX = 1000  # the latest entries of a journey's timeline
+CLOCKS_MAX = 2000  # the earliest-due clocks of a journey
+SUMMARY_MAX = 1000
+
 
 class TimelineEntry(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     on: date
-    kind: str = Field(description="event type, e.g. review.decided")
-    summary: str = Field(description="one line in plain English, no personal data")
-    source_record_key: str | None = None
+    kind: str = Field(max_length=CODE_MAX, description="event type, e.g. review.decided")
+    summary: str = Field(
+        max_length=SUMMARY_MAX, description="one line in plain English, no personal data"
+    )
+    source_record_key: str | None = Field(default=None, max_length=RECORD_KEY_MAX)
 
 
 class ClockView(BaseModel):
@@ -27,27 +36,27 @@ class ClockView(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    rule_id: str
-    subject: str
+    rule_id: str = Field(max_length=CODE_MAX)
+    subject: str = Field(max_length=SUBJECT_MAX)
     due_on: date
     state: Literal["open", "upcoming"]
-    flag_id: str | None = None
+    flag_id: str | None = Field(default=None, max_length=64)
 
 
 class JourneySnapshot(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: Literal[1] = 1
-    person_key: str
-    child_ref: str | None = None
-    caseworker_id: str | None = None
-    team: str | None = None
+    person_key: str = Field(max_length=64)
+    child_ref: str | None = Field(default=None, max_length=ID_MAX)
+    caseworker_id: str | None = Field(default=None, max_length=CODE_MAX)
+    team: str | None = Field(default=None, max_length=CODE_MAX)
     as_of: date
     next_deadline: date | None = Field(
         default=None, description="earliest date a flag could change without a new event"
     )
-    timeline: list[TimelineEntry] = []
-    clocks: list[ClockView] = []
+    timeline: list[TimelineEntry] = Field(default=[], max_length=TIMELINE_MAX)
+    clocks: list[ClockView] = Field(default=[], max_length=CLOCKS_MAX)
     updated_at: AwareDatetime
 
 

@@ -19,9 +19,10 @@ from datetime import date, datetime, timedelta
 
 from pydantic import TypeAdapter, ValidationError
 
+from schemas.dates import SCHEDULED_TYPES
 from schemas.events import EVENT_ADAPTER, EVENT_TYPES, Event
 from schemas.flags import FlagRecord
-from schemas.journeys import JourneySnapshot
+from schemas.journeys import CLOCKS_MAX, TIMELINE_MAX, JourneySnapshot
 from services.journeys.domain.assess import Assessment
 from services.journeys.domain.clocks import Flag
 from services.journeys.domain.journey import Fact, person
@@ -77,10 +78,21 @@ def decode_event(
         return DeadLetter("schema_invalid", _field_errors(exc), value)
     if key is not None and key != event.person_key.encode():
         return DeadLetter("key_mismatch", "message key is not the event's person key", value)
-    if not_after is not None and max(event.occurred_at, event.recorded_at) > not_after:
+    if not_after is not None and (late := _future(event, not_after)):
         # A clock set wrong upstream; folding it would hide the child's real next deadline.
-        return DeadLetter("future_dated", "occurred_at or recorded_at is in the future", value)
+        return DeadLetter("future_dated", late, value)
     return event
+
+
+def _future(event: Event, not_after: datetime) -> str | None:
+    """Why the event is from the future, if it is: recorded later than ``not_after``, or
+    occurring later when it states no scheduled date (a phase transfer due next September
+    is recorded today about a later day: schemas/dates.py)."""
+    if event.recorded_at > not_after:
+        return "recorded_at is in the future"
+    if event.occurred_at > not_after and event.event_type not in SCHEDULED_TYPES:
+        return f"occurred_at is in the future, and a {event.event_type} is not a scheduled fact"
+    return None
 
 
 def latest_believable(now: datetime, tolerance_seconds: float) -> datetime:
@@ -257,8 +269,9 @@ def snapshot(
             "team": who.team if who else None,
             "as_of": as_of,
             "next_deadline": due,
-            "timeline": [
-                {"on": i.on, "kind": i.kind, "summary": i.summary} for i in timeline(journey)
+            "timeline": [  # the latest entries: a message has a size limit (schemas/journeys)
+                {"on": i.on, "kind": i.kind, "summary": i.summary}
+                for i in timeline(journey)[-TIMELINE_MAX:]
             ],
             "clocks": [
                 {
@@ -268,7 +281,7 @@ def snapshot(
                     "state": "open" if state_ == "open" else "upcoming",
                     "flag_id": flag_id(c) if state_ == "open" else None,
                 }
-                for c, state_ in views
+                for c, state_ in views[:CLOCKS_MAX]
             ],
             "updated_at": now,
         }
