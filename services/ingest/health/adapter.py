@@ -35,6 +35,7 @@ from schemas.events import (
     ReferralReceived,
 )
 from services.ingest.csvtable import RowCheck, TableSpec, checks, read_csv, repeat_issue
+from services.ingest.dates import DEFAULT_RANGES, DateRanges
 from services.ingest.envelope import envelope
 from services.ingest.issues import ExportReading, Issue
 from services.ingest.linking import SHARED_KINDS, IdentityLinker, Resolution
@@ -120,6 +121,7 @@ def read_health_referrals(
     mapping: Path | None = None,
     linker: IdentityLinker | None = None,
     future_tolerance_days: int = 0,
+    date_ranges: DateRanges = DEFAULT_RANGES,
     progress: Callable[[int, int], None] | None = None,
 ) -> ExportReading:
     """Read a referrals CSV (or the directory holding it and ``health_mapping.yaml``)."""
@@ -140,7 +142,7 @@ def read_health_referrals(
     latest = extracted_at.date() + timedelta(days=future_tolerance_days)
     linker = linker or IdentityLinker(secret)
     unknown: set[str] = set()
-    for number, check in enumerate(checks(table, latest), start=1):
+    for number, check in enumerate(checks(table, latest, date_ranges), start=1):
         if progress is not None and number % 2000 == 0:
             progress(number, len(table.rows))
         result.rows_read += 1

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time
 
 from lxml import etree
 
+from schemas.dates import DateKind
 from schemas.events import (
     AssessmentCompleted,
     AssessmentRequested,
@@ -33,6 +34,7 @@ from services.ingest.codes import (
     placement_id,
     review_facts,
 )
+from services.ingest.dates import DEFAULT_RANGES, DateRanges
 from services.ingest.envelope import envelope
 from services.ingest.issues import ExportReading, Issue, Severity
 
@@ -54,6 +56,7 @@ class Sen2Reading:
     latest: date
     result: ExportReading
     tree: etree._ElementTree
+    ranges: DateRanges = DEFAULT_RANGES  # the plausible range of each kind of date
 
     def where(self, element: Element) -> tuple[int | None, str]:
         line: int | None = element.sourceline  # type: ignore[assignment]
@@ -81,10 +84,13 @@ class RequestsCheck:
         if element is None or not (element.text or "").strip():
             return None
         value = date.fromisoformat((element.text or "").strip()[:10])  # xs:date, validated
-        if value > self.reading.latest and not planned:
+        kind: DateKind = "birth" if tag == "PersonBirthDate" else "fact"
+        problem = self.reading.ranges.problem(
+            "scheduled" if planned else kind, value, self.reading.latest
+        )
+        if problem is not None:
             shown = "" if self.personal else f"{value} "
-            latest = f"{self.reading.latest}, the last date the return can hold"
-            self.add(element, "R-DATA-FUTURE", f"{shown}is after {latest}")
+            self.add(element, problem[0], f"{shown}{problem[1]}")
         return value
 
     def not_before(
