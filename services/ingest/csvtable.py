@@ -28,6 +28,8 @@ _T = TypeVar("_T")
 
 NOT_READ = "the file was not read"
 MAX_VALUE = CODE_MAX  # characters in any value an adapter reads (R-DATA-LENGTH)
+# the csv module refuses a whole file for one value over 128 KiB; read it, and reject its row
+csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
 
 
 @dataclass(frozen=True)
