@@ -16,7 +16,7 @@ from schemas.events import CODE_MAX, ID_MAX, RECORD_KEY_MAX
 from schemas.flags import SUBJECT_MAX
 
 TIMELINE_MAX = 1000  # the latest entries of a journey's timeline
-CLOCKS_MAX = 2000  # the earliest-due clocks of a journey
+CLOCKS_MAX = 1000  # the earliest-due clocks of a journey
 SUMMARY_MAX = 1000
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import zlib
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,11 +27,14 @@ from schemas.flags import FlagRecord
 from schemas.journeys import CLOCKS_MAX, TIMELINE_MAX, JourneySnapshot
 from services.journeys.domain.assess import Assessment
 from services.journeys.domain.clocks import Flag
+from services.journeys.domain.compact import compact
 from services.journeys.domain.journey import Fact, person
 from services.journeys.domain.pack import RulePack
 from services.journeys.domain.rules import next_deadline
 from services.journeys.domain.state import FlagChanges, JourneyState
 from services.journeys.domain.views import journey_clocks, timeline
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -129,9 +134,36 @@ def encode_stored(
     return stored_value(header, encode_body(state, fragments))
 
 
+# A stored value must fit one message of the changelog (faust's producer_max_request_size,
+# 1,000,000 bytes by default): the body's share, leaving room for the header, key and batch.
+BODY_BYTES_MAX = 900_000
+_PACKED = b"z"  # a body compressed with zlib (a JSON body starts with "{")
+
+
 def encode_body(state: JourneyState, fragments: FactFragments | None = None) -> bytes:
-    """The state's part of a stored value."""
-    return fragments.encode(state) if fragments else encode_state(state)
+    """The state's part of a stored value: its JSON, or for a journey too large for one
+    message, that JSON compressed, and if it is still too large, the journey with its
+    settled history taken out (domain/compact.py), compressed if need be."""
+    body = fragments.encode(state) if fragments else encode_state(state)
+    return body if len(body) <= BODY_BYTES_MAX else fit(state, body)
+
+
+def fit(state: JourneyState, body: bytes, limit: int = BODY_BYTES_MAX) -> bytes:
+    """``body`` (the state's JSON) made to fit ``limit`` bytes, if it can be."""
+    packed = _PACKED + zlib.compress(body, 6)
+    if len(packed) <= limit:
+        return packed
+    journey = compact(state.journey)
+    if journey is state.journey:
+        log.error("a journey of %d bytes has no settled history to compact", len(body))
+        return packed
+    body = encode_state(state.model_copy(update={"journey": journey}))
+    if len(body) <= limit:
+        return body
+    packed = _PACKED + zlib.compress(body, 6)
+    if len(packed) > limit:
+        log.error("a journey of %d bytes compacted still takes %d", len(body), len(packed))
+    return packed
 
 
 def stored_value(header: JourneyHeader, body: bytes) -> bytes:
@@ -166,7 +198,9 @@ class FactFragments:
                 json.dumps(journey.person_key).encode(),
                 b',"facts":{',
                 facts,
-                b'}},"open_flags":',
+                b'},"settled":',
+                json.dumps(list(journey.settled), separators=(",", ":")).encode(),
+                b'},"open_flags":',
                 _FLAGS.dump_json(state.open_flags),
                 b"}",
             )
@@ -209,6 +243,8 @@ def encode_state(state: JourneyState) -> bytes:
 
 
 def decode_state(raw: bytes) -> JourneyState:
+    if raw[:1] == _PACKED:
+        raw = zlib.decompress(raw[1:])
     return JourneyState.model_validate_json(raw)
 
 
