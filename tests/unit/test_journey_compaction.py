@@ -215,7 +215,7 @@ def test_the_longest_journey_over_25_years_fits_one_message_unchanged() -> None:
     state = JourneyState(journey=journey)
     raw = encode_stored(JourneyHeader(11, 2**40, True, date(2100, 1, 1), "x" * 40), state)
     assert len(raw) < MESSAGE_MAX
-    header, stored = decode_stored(raw)
+    _, stored = decode_stored(raw)
     for on in evaluation_dates(journey):
         same_evaluation(journey, stored.journey, on)
     compacted = compact(journey)
