@@ -39,6 +39,7 @@ from services.journeys.codec import (
     BODY_BYTES_MAX,
     JourneyHeader,
     decode_stored,
+    encode_snapshot,
     encode_state,
     encode_stored,
 )
@@ -237,6 +238,9 @@ def test_a_journey_beyond_one_message_is_compacted_and_still_says_the_same() -> 
     journey = fold(PERSON_KEY, [*events, *more.events])
     state = JourneyState(journey=journey)
     assert len(encode_state(state)) > 3 * BODY_BYTES_MAX
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    view = encode_snapshot(state, as_of=now.date(), pack=DEFAULT_PACK, now=now)
+    assert len(view) < MESSAGE_MAX  # the snapshot's timeline and clocks are capped too
     raw = encode_stored(JourneyHeader(0, 1, True), state)
     assert len(raw) < MESSAGE_MAX
     _, stored = decode_stored(raw)
