@@ -326,3 +326,16 @@ def test_api_full_width_digits_are_refused(client: TestClient) -> None:
     assert client.post("/v1/sources/ssd/events", json=body, headers=headers()).status_code == 422
     person = {**request(), "person": {"nhs": wide("99900000") + "01"}}
     assert client.post("/v1/sources/ssd/events", json=person, headers=headers()).status_code == 422
+
+
+def test_a_mapping_naming_a_source_system_too_long_is_a_file_issue(
+    demo: Path, tmp_path: Path
+) -> None:
+    directory = copy_of(demo, tmp_path)
+    mapping = directory / "health_mapping.yaml"
+    mapping.write_text(
+        mapping.read_text().replace("source_system: health", "source_system: " + "h" * 65)
+    )
+    reading = read(directory)
+    assert [(i.file, i.rule) for i in reading.errors] == [("health_mapping.yaml", "R-DATA-FILE")]
+    assert "source_system" in reading.errors[0].message

@@ -29,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from schemas.events import (
+    CODE_MAX,
     Payload,
     ReferralClosed,
     ReferralFirstContact,
@@ -56,7 +57,7 @@ class HealthMapping(BaseModel):
     """The mapping file (see the module docstring)."""
 
     model_config = ConfigDict(extra="forbid")
-    source_system: str = "health"
+    source_system: str = Field(default="health", min_length=1, max_length=CODE_MAX)
     file: str = "health_referrals.csv"
     person: PersonColumn
     columns: dict[str, str]
