@@ -35,6 +35,15 @@ SenType = Literal[
     "SPLD", "MLD", "SLD", "PMLD", "SEMH", "SLCN", "HI", "VI", "MSI", "PD", "ASD", "DS", "OTH"
 ]  # SEN2 sentype (5.8a)
 
+# Every string has a maximum length, so no accepted fact can make a journey too large for
+# its topic's message limit (docs/ingest.md "Limits"). A collection added to an event needs
+# a max_length too: tests/unit/test_schema_limits.py holds every string and list bounded.
+ID_MAX = 128  # an identifier: request, plan, placement, referral, child reference
+CODE_MAX = 64  # a code or a name of a thing: setting, service, team, caseworker, phase
+TEXT_MAX = 200  # a short free text: a reason
+RECORD_KEY_MAX = 256  # the record upstream: table and primary key(s)
+Identifier = Annotated[str, Field(min_length=1, max_length=ID_MAX)]
+
 
 class _Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -64,7 +73,9 @@ class PersonRegistered(_WithAdditions):
     """
 
     type: Literal["person.registered"] = "person.registered"
-    child_ref: str = Field(min_length=1, description="case system's person reference")
+    child_ref: str = Field(
+        min_length=1, max_length=ID_MAX, description="case system's person reference"
+    )
     date_of_birth: date | None = None
     recorded_year_group: int | None = Field(
         default=None, ge=-3, le=14, description="NCY recorded out of cohort, if any"
@@ -72,8 +83,8 @@ class PersonRegistered(_WithAdditions):
     year_group_recorded_on: date | None = Field(
         default=None, description="when recorded_year_group applied (R-NCY override)"
     )
-    caseworker_id: str | None = None
-    team: str | None = None
+    caseworker_id: str | None = Field(default=None, max_length=CODE_MAX)
+    team: str | None = Field(default=None, max_length=CODE_MAX)
     primary_need: SenType | None = Field(
         default=None, description="SEN2 5.8 SENneed rank 1 on the plan in force (added in 1.1)"
     )
@@ -94,7 +105,7 @@ class AssessmentRequested(_Payload):
     """An EHC needs assessment request received by the LA (SEN2 2.1): the 20 weeks start."""
 
     type: Literal["assessment.requested"] = "assessment.requested"
-    request_id: str = Field(min_length=1)
+    request_id: Identifier
     received_on: date
 
 
@@ -102,7 +113,7 @@ class RequestDecided(_WithAdditions):
     """The LA's decision whether to assess (SEN2 2.4/2.5)."""
 
     type: Literal["request.decided"] = "request.decided"
-    request_id: str = Field(min_length=1)
+    request_id: Identifier
     outcome: RequestOutcome
     decided_on: date | None = None
     mediation: bool | None = Field(
@@ -120,7 +131,7 @@ class AssessmentCompleted(_WithAdditions):
     """The decision whether to issue a plan after assessment (SEN2 3.1/3.2/3.7)."""
 
     type: Literal["assessment.completed"] = "assessment.completed"
-    request_id: str = Field(min_length=1)
+    request_id: Identifier
     outcome: RequestOutcome
     outcome_on: date | None = None
     exception: bool = Field(default=False, description="Reg 10(4) exception applies (Week20=1)")
@@ -149,8 +160,8 @@ class PlanIssued(_Payload):
     """A final EHC plan issued (SEN2 4.1 StartDate)."""
 
     type: Literal["plan.issued"] = "plan.issued"
-    plan_id: str = Field(min_length=1)
-    request_id: str | None = None
+    plan_id: Identifier
+    request_id: Identifier | None = None
     issued_on: date
 
 
@@ -158,7 +169,7 @@ class PlanCeased(_Payload):
     """A plan that actually ended (SEN2 4.5/4.6), after any appeal period."""
 
     type: Literal["plan.ceased"] = "plan.ceased"
-    plan_id: str = Field(min_length=1)
+    plan_id: Identifier
     ceased_on: date
     reason: int | None = Field(default=None, ge=1, le=9)
 
@@ -167,7 +178,7 @@ class ReviewMeetingHeld(_Payload):
     """An annual review meeting held (SEN2 ReviewMeeting)."""
 
     type: Literal["review.meeting_held"] = "review.meeting_held"
-    plan_id: str = Field(min_length=1)
+    plan_id: Identifier
     meeting_on: date
     pfa_focus: bool | None = Field(
         default=None, description="preparing for adulthood focus (from Year 9, R-PFA-Y9)"
@@ -186,7 +197,7 @@ class ReviewDecided(_Payload):
     """
 
     type: Literal["review.decided"] = "review.decided"
-    plan_id: str = Field(min_length=1)
+    plan_id: Identifier
     decided_on: date
     outcome: ReviewOutcome | None = None
     meeting_on: date | None = None
@@ -197,14 +208,16 @@ class PersonLeft(_Payload):
 
     type: Literal["person.left"] = "person.left"
     left_on: date
-    reason: str | None = Field(default=None, description="e.g. moved LA, died, not known")
+    reason: str | None = Field(
+        default=None, max_length=TEXT_MAX, description="e.g. moved LA, died, not known"
+    )
 
 
 class DraftPlanIssued(_Payload):
     """A draft EHC plan served on the family (Reg 13(1)); at least 15 days before the final."""
 
     type: Literal["plan.draft_issued"] = "plan.draft_issued"
-    request_id: str = Field(min_length=1)
+    request_id: Identifier
     drafted_on: date
 
 
@@ -212,9 +225,11 @@ class PlanTransferredIn(_Payload):
     """A plan transferred in from another LA (Reg 15, SEN2 TransferLA)."""
 
     type: Literal["plan.transferred_in"] = "plan.transferred_in"
-    plan_id: str = Field(min_length=1)
+    plan_id: Identifier
     transferred_on: date
-    from_la: str | None = Field(default=None, pattern=r"^\d{3}$", description="3-digit LA code")
+    from_la: str | None = Field(
+        default=None, max_length=3, pattern=r"^[0-9]{3}$", description="3-digit LA code"
+    )
     anchor_on: date = Field(description="last review decision, else issue date, at the old LA")
 
 
@@ -222,7 +237,7 @@ class PlanAmended(_Payload):
     """A final amended plan issued (after a review or a Tribunal order)."""
 
     type: Literal["plan.amended"] = "plan.amended"
-    plan_id: str = Field(min_length=1)
+    plan_id: Identifier
     amended_on: date
     tribunal_ordered: bool = Field(default=False, description="does not move the review anchor")
     names_next_setting: bool = Field(
@@ -234,7 +249,7 @@ class ReviewMeetingScheduled(_Payload):
     """An annual review meeting booked for a future date."""
 
     type: Literal["review.meeting_scheduled"] = "review.meeting_scheduled"
-    plan_id: str = Field(min_length=1)
+    plan_id: Identifier
     meeting_on: date
 
 
@@ -242,7 +257,7 @@ class ReviewDraftIssued(_Payload):
     """Proposed amendments sent after a review (SEN2 ReviewDraft): final due in 8 weeks."""
 
     type: Literal["review.draft_issued"] = "review.draft_issued"
-    plan_id: str = Field(min_length=1)
+    plan_id: Identifier
     drafted_on: date
 
 
@@ -250,21 +265,27 @@ class PhaseTransfer(_Payload):
     """A phase transfer for a child with a plan (SEN2 PhaseTransferDueDate/FinalDate)."""
 
     type: Literal["phase.transfer"] = "phase.transfer"
-    plan_id: str | None = None
+    plan_id: Identifier | None = None
     transfer_due_on: date | None = Field(default=None, description="PhaseTransferDueDate")
     final_on: date | None = Field(
         default=None, description="PhaseTransferFinalDate: final amended plan naming the setting"
     )
-    next_setting: str | None = Field(default=None, description="URN, UKPRN or SENsetting code")
+    next_setting: str | None = Field(
+        default=None, max_length=CODE_MAX, description="URN, UKPRN or SENsetting code"
+    )
 
 
 class PlacementRecorded(_Payload):
     """A placement in a setting (SEN2 PlacementDetail)."""
 
     type: Literal["placement.recorded"] = "placement.recorded"
-    placement_id: str = Field(min_length=1)
-    setting: str = Field(min_length=1, description="URN, UKPRN or SENsetting code")
-    phase: str | None = Field(default=None, description="early years, primary, secondary, post-16")
+    placement_id: Identifier
+    setting: str = Field(
+        min_length=1, max_length=CODE_MAX, description="URN, UKPRN or SENsetting code"
+    )
+    phase: str | None = Field(
+        default=None, max_length=CODE_MAX, description="early years, primary, secondary, post-16"
+    )
     rank: int = Field(default=1, ge=1, le=2)
     entry_on: date | None = None
     leaving_on: date | None = None
@@ -277,8 +298,8 @@ class ReferralReceived(_Payload):
     """A referral received by a health or therapy service: the wait starts (R-WAIT)."""
 
     type: Literal["referral.received"] = "referral.received"
-    referral_id: str = Field(min_length=1)
-    service: ServiceCode = Field(min_length=1)
+    referral_id: Identifier
+    service: ServiceCode = Field(min_length=1, max_length=CODE_MAX)
     received_on: date
 
 
@@ -286,7 +307,7 @@ class ReferralFirstContact(_Payload):
     """The first substantive contact the service's standard names: the wait stops."""
 
     type: Literal["referral.first_contact"] = "referral.first_contact"
-    referral_id: str = Field(min_length=1)
+    referral_id: Identifier
     contact_on: date
 
 
@@ -294,7 +315,7 @@ class ReferralClosed(_Payload):
     """A referral closed without (or after) the first contact."""
 
     type: Literal["referral.closed"] = "referral.closed"
-    referral_id: str = Field(min_length=1)
+    referral_id: Identifier
     closed_on: date
 
 
@@ -353,10 +374,16 @@ class Event(BaseModel):
 
     schema_version: Literal[1] = SCHEMA_VERSION
     event_id: str = Field(min_length=16, max_length=64)
-    event_type: str
-    source_system: str = Field(min_length=1, description="e.g. liquidlogic, sen2, health")
-    source_record_key: str = Field(min_length=1, description="table and primary key upstream")
-    person_key: str = Field(min_length=16, description="keyed hash; never a raw identifier")
+    event_type: str = Field(max_length=CODE_MAX)
+    source_system: str = Field(
+        min_length=1, max_length=CODE_MAX, description="e.g. liquidlogic, sen2, health"
+    )
+    source_record_key: str = Field(
+        min_length=1, max_length=RECORD_KEY_MAX, description="table and primary key upstream"
+    )
+    person_key: str = Field(
+        min_length=16, max_length=64, description="keyed hash; never a raw identifier"
+    )
     occurred_at: AwareDatetime
     recorded_at: AwareDatetime
     payload: Payload

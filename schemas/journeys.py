@@ -9,18 +9,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+
+from schemas.events import CODE_MAX, ID_MAX, RECORD_KEY_MAX
+from schemas.flags import SUBJECT_MAX
+
+TIMELINE_MAX = 1000  # the latest entries of a journey's timeline
+CLOCKS_MAX = 1000  # the earliest-due clocks of a journey
+SUMMARY_MAX = 1000
 
 
 class TimelineEntry(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     on: date
-    kind: str = Field(description="event type, e.g. review.decided")
-    summary: str = Field(description="one line in plain English, no personal data")
-    source_record_key: str | None = None
+    kind: str = Field(max_length=CODE_MAX, description="event type, e.g. review.decided")
+    summary: str = Field(
+        max_length=SUMMARY_MAX, description="one line in plain English, no personal data"
+    )
+    source_record_key: str | None = Field(default=None, max_length=RECORD_KEY_MAX)
 
 
 class ClockView(BaseModel):
@@ -28,11 +37,11 @@ class ClockView(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    rule_id: str
-    subject: str
+    rule_id: str = Field(max_length=CODE_MAX)
+    subject: str = Field(max_length=SUBJECT_MAX)
     due_on: date
     state: Literal["open", "upcoming"]
-    flag_id: str | None = None
+    flag_id: str | None = Field(default=None, max_length=64)
 
 
 class ChildFacts(BaseModel):
@@ -42,13 +51,22 @@ class ChildFacts(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     year_group: int | None = Field(default=None, description="NCY on as_of; Reception is 0")
-    setting: str | None = Field(default=None, description="current setting (URN, UKPRN, code)")
-    plan_id: str | None = Field(default=None, description="the plan in force on as_of")
+    setting: str | None = Field(
+        default=None, max_length=CODE_MAX, description="current setting (URN, UKPRN, code)"
+    )
+    plan_id: str | None = Field(
+        default=None, max_length=ID_MAX, description="the plan in force on as_of"
+    )
     plan_start_on: date | None = Field(default=None, description="issued, or transferred in")
     last_review_on: date | None = Field(default=None, description="last review decision")
     review_due_on: date | None = Field(default=None, description="R-AR-DUE date")
-    referral_services: dict[str, str] = Field(
-        default={}, description="referral id -> the rule pack's service code (e.g. autism)"
+    referral_services: dict[
+        Annotated[str, StringConstraints(max_length=ID_MAX)],
+        Annotated[str, StringConstraints(max_length=CODE_MAX)],
+    ] = Field(
+        default={},
+        max_length=CLOCKS_MAX,
+        description="referral id -> the rule pack's service code (e.g. autism)",
     )
 
 
@@ -56,18 +74,18 @@ class JourneySnapshot(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: Literal[1] = 1
-    person_key: str
-    child_ref: str | None = None
-    caseworker_id: str | None = None
-    team: str | None = None
+    person_key: str = Field(max_length=64)
+    child_ref: str | None = Field(default=None, max_length=ID_MAX)
+    caseworker_id: str | None = Field(default=None, max_length=CODE_MAX)
+    team: str | None = Field(default=None, max_length=CODE_MAX)
     as_of: date
     next_deadline: date | None = Field(
         default=None,
         description="the earliest due date among the clocks shown on or after as_of "
         "(next_deadline_of)",
     )
-    timeline: list[TimelineEntry] = []
-    clocks: list[ClockView] = []
+    timeline: list[TimelineEntry] = Field(default=[], max_length=TIMELINE_MAX)
+    clocks: list[ClockView] = Field(default=[], max_length=CLOCKS_MAX)
     child: ChildFacts | None = Field(default=None, description="null from older workers")
     updated_at: AwareDatetime
 

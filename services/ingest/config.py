@@ -7,11 +7,13 @@ Token scopes are JSON, e.g. ``CASEWATCH_INGEST_TOKEN_SECRET=…`` and tokens min
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.ingest.dates import BIRTH_FROM, FACTS_FROM, SCHEDULED_YEARS, DateRanges
 from services.runtime.settings import Settings
 
 
@@ -24,6 +26,18 @@ class IngestSettings(BaseSettings):
     future_tolerance_days: int = Field(
         default=0, ge=0, description="days after the extract date a date may fall (R-DATA-FUTURE)"
     )
+    birth_not_before: date = Field(
+        default=BIRTH_FROM, description="the earliest date of birth accepted (R-DATA-RANGE)"
+    )
+    facts_not_before: date = Field(
+        default=FACTS_FROM, description="the earliest date of any other fact (R-DATA-RANGE)"
+    )
+    scheduled_years_ahead: int = Field(
+        default=SCHEDULED_YEARS,
+        ge=0,
+        le=50,
+        description="how far past the extract date a scheduled date may be (R-DATA-RANGE)",
+    )
     host: str = "127.0.0.1"
     port: int = 8090
     token_secret: SecretStr = Field(
@@ -31,6 +45,9 @@ class IngestSettings(BaseSettings):
     )
     token_audience: str = "casewatch-ingest"
     max_batch: int = Field(default=5000, ge=1, description="events in one POST")
+
+    def date_ranges(self) -> DateRanges:
+        return DateRanges(self.birth_not_before, self.facts_not_before, self.scheduled_years_ahead)
 
     def state_file(self, settings: Settings) -> Path:
         return self.state_path or settings.data_dir / "ingest" / "state.sqlite"

@@ -19,12 +19,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
-from services.ingest.dates import FORMATS, parse_date
+from schemas.dates import DateKind
+from schemas.events import CODE_MAX
+from services.ingest.dates import DEFAULT_RANGES, FORMATS, DateRanges, parse_date
 from services.ingest.issues import Issue
 
 _T = TypeVar("_T")
 
 NOT_READ = "the file was not read"
+MAX_VALUE = CODE_MAX  # characters in any value an adapter reads (R-DATA-LENGTH)
+# the csv module refuses a whole file for one value over 128 KiB; read it, and reject its row
+csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,12 @@ class TableSpec:
     @cached_property
     def _private(self) -> frozenset[str]:
         return frozenset(c.lower() for c in self.private)
+
+    @cached_property
+    def read_columns(self) -> tuple[str, ...]:
+        """The columns an adapter reads (lower case): what R-DATA-LENGTH checks."""
+        named = (self.key, *self.columns, *self.optional)
+        return tuple(dict.fromkeys(c.lower() for c in named if c))
 
     def shows(self, column: str) -> bool:
         return not self.personal and column.lower() not in self._private
@@ -178,10 +189,22 @@ class RowCheck:
     duplicates: Mapping[str, tuple[int, ...]]
     repeat_of: int | None = None  # the line of an identical row earlier in the file
     issues: list[Issue] = field(default_factory=list)
+    ranges: DateRanges = DEFAULT_RANGES  # the plausible range of each kind of date
 
     def __post_init__(self) -> None:
         if self.row.overflow:
             self.add(None, "R-DATA-FILE", "the row has more values than the header has columns")
+        if self.row and max(map(len, self.row.values())) > MAX_VALUE:
+            self._too_long()
+
+    def _too_long(self) -> None:
+        """R-DATA-LENGTH: a value longer than any identifier or code of the event contract
+        (never quoted: only its length is said)."""
+        for column in self.spec.read_columns:
+            size = len(self.row[column])
+            if size > MAX_VALUE:
+                message = f"is {size} characters long; at most {MAX_VALUE} are accepted"
+                self.add(column, "R-DATA-LENGTH", message)
 
     @property
     def ok(self) -> bool:
@@ -217,9 +240,15 @@ class RowCheck:
         return value
 
     def parsed_date(
-        self, column: str, *, required: bool = False, planned: bool = False
+        self,
+        column: str,
+        *,
+        required: bool = False,
+        planned: bool = False,
+        kind: DateKind | None = None,
     ) -> date | None:
-        """A date; after the extract's last date only if ``planned`` (a transfer date)."""
+        """A date in the plausible range of its ``kind`` (a fact's by default; ``planned``:
+        a scheduled date, which may be after the extract's last date)."""
         text = self.required(column) if required else self.row[column]
         try:
             value = parse_date(text)
@@ -227,10 +256,12 @@ class RowCheck:
             message = str(error) if self.spec.shows(column) else f"is not a date ({FORMATS})"
             self.add(column, "R-DATA-DATE", message)
             return None
-        if value is not None and value > self.latest and not planned:
-            latest = f"{self.latest}, the last date the extract can hold"
-            message = f"{self.quoted(column, text)}is after {latest}"
-            self.add(column, "R-DATA-FUTURE", message)
+        if value is not None:
+            kind = kind or ("scheduled" if planned else "fact")
+            problem = self.ranges.problem(kind, value, self.latest)
+            if problem is not None:
+                rule, message = problem
+                self.add(column, rule, f"{self.quoted(column, text)}{message}")
         return value
 
     def code(self, column: str, codes: Mapping[str, _T]) -> _T | None:
@@ -253,7 +284,7 @@ class RowCheck:
             self.add(column, "R-DATA-REQUIRED", f"is blank but {given} is given: {because}")
 
 
-def checks(table: Table, latest: date) -> Iterator[RowCheck]:
+def checks(table: Table, latest: date, ranges: DateRanges = DEFAULT_RANGES) -> Iterator[RowCheck]:
     """A :class:`RowCheck` per row, knowing which key values are on more than one row.
 
     A row identical to an earlier one (every cell the same) is a *repeat*: exports and
@@ -274,7 +305,7 @@ def checks(table: Table, latest: date) -> Iterator[RowCheck]:
             lines.setdefault(row[key], []).append(row.line)
     duplicates = {k: tuple(v) for k, v in lines.items() if k and len(v) > 1}
     for row in table.rows:
-        yield RowCheck(table.spec, row, latest, duplicates, repeats.get(row.line))
+        yield RowCheck(table.spec, row, latest, duplicates, repeats.get(row.line), ranges=ranges)
 
 
 def repeat_issue(check: RowCheck) -> Issue:

@@ -31,7 +31,14 @@ from typing import Any, get_args
 from pydantic import BaseModel
 from pydantic_core import to_json
 
-from schemas.events import SCHEMA_VERSION, Event, Payload, event_id_for
+from schemas.events import (
+    CODE_MAX,
+    RECORD_KEY_MAX,
+    SCHEMA_VERSION,
+    Event,
+    Payload,
+    event_id_for,
+)
 
 _VALIDATE = Event.__pydantic_validator__.validate_python
 _SET = object.__setattr__
@@ -173,11 +180,11 @@ def build_event(
         model is not None
         and isinstance(payload, model)
         and type(source_system) is str
-        and source_system
+        and 0 < len(source_system) <= CODE_MAX
         and type(source_record_key) is str
-        and source_record_key
+        and 0 < len(source_record_key) <= RECORD_KEY_MAX
         and type(person_key) is str
-        and len(person_key) >= 16
+        and 16 <= len(person_key) <= 64
         and ((type(occurred_at) is datetime and occurred_at.tzinfo is UTC) or _aware(occurred_at))
         and ((type(recorded_at) is datetime and recorded_at.tzinfo is UTC) or _aware(recorded_at))
     )

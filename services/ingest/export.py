@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from services.ingest.dates import DEFAULT_RANGES, DateRanges
 from services.ingest.health.adapter import MAPPING_FILE, read_health_referrals
 from services.ingest.issues import ExportReading, Issue, merge
 from services.ingest.linking import IdentityLinker
@@ -41,6 +42,7 @@ def read_export(
     extracted_at: datetime,
     linker: IdentityLinker | None = None,
     future_tolerance_days: int = 0,
+    date_ranges: DateRanges = DEFAULT_RANGES,
     progress: Progress | None = None,
 ) -> ExportReading:
     """Every export in the directory ``path``, merged (SSD, then SEN2, then health)."""
@@ -57,6 +59,7 @@ def read_export(
                 extracted_at=extracted_at,
                 linker=linker,
                 future_tolerance_days=future_tolerance_days,
+                date_ranges=date_ranges,
                 progress=progress,
             )
         )
@@ -68,6 +71,7 @@ def read_export(
                 extracted_at=extracted_at,
                 linker=linker,
                 future_tolerance_days=future_tolerance_days,
+                date_ranges=date_ranges,
                 progress=progress,
             )
         )
@@ -79,6 +83,7 @@ def read_export(
                 extracted_at=extracted_at,
                 linker=linker,
                 future_tolerance_days=future_tolerance_days,
+                date_ranges=date_ranges,
                 progress=progress,
             )
         )

@@ -20,6 +20,7 @@ from typing import Protocol, Self, TextIO
 
 from schemas.events import Event
 from services.ingest.config import IngestSettings
+from services.ingest.dates import DEFAULT_RANGES, DateRanges
 from services.ingest.export import read_export
 from services.ingest.health.adapter import read_health_referrals
 from services.ingest.issues import ExportReading, Issue, merge
@@ -57,6 +58,7 @@ def read(
     extracted_at: datetime,
     linker: IdentityLinker,
     tolerance: int,
+    ranges: DateRanges = DEFAULT_RANGES,
     progress: Callable[[int, int], None] | None = None,
     sink: Callable[[Event, bytes], None] | None = None,
 ) -> ExportReading:
@@ -69,6 +71,7 @@ def read(
             extracted_at=extracted_at,
             linker=linker,
             future_tolerance_days=tolerance,
+            date_ranges=ranges,
             progress=progress,
             sink=sink,
         )
@@ -81,6 +84,7 @@ def read(
                 extracted_at=extracted_at,
                 linker=linker,
                 future_tolerance_days=tolerance,
+                date_ranges=ranges,
                 progress=progress,
             )
             for f in files
@@ -94,6 +98,7 @@ def read(
             mapping=options.mapping,
             linker=linker,
             future_tolerance_days=tolerance,
+            date_ranges=ranges,
             progress=progress,
         )
     return read_export(
@@ -102,6 +107,7 @@ def read(
         extracted_at=extracted_at,
         linker=linker,
         future_tolerance_days=tolerance,
+        date_ranges=ranges,
         progress=progress,
     )
 
@@ -175,6 +181,7 @@ def _run(
             extracted_at=datetime.now(UTC),
             linker=linker,
             tolerance=ingest.future_tolerance_days,
+            ranges=ingest.date_ranges(),
             progress=bar,
             sink=sink,
         )

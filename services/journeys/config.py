@@ -25,7 +25,10 @@ class WorkerTuning(BaseSettings):
     future_tolerance_seconds: float = Field(
         default=86_400.0,
         ge=0,
-        description="events occurring or recorded later than wall time plus this go to the DLQ",
+        description=(
+            "events recorded (or, stating no scheduled date, occurring) later than wall time"
+            " plus this go to the DLQ"
+        ),
     )
     tick_budget_seconds: float = Field(
         default=0.04, gt=0, description="evaluation time one clock tick may spend; the rest waits"

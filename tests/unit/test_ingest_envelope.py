@@ -108,7 +108,7 @@ def test_messages_decode_to_their_events_around_the_canonical_payload(
             fields = dict(
                 source_system=source,
                 source_record_key=record,
-                person_key=ref * 16,
+                person_key=(ref * 16)[:64],  # the contract's longest key
                 occurred_at=occurred,
                 recorded_at=recorded,
                 payload=payload,
@@ -165,6 +165,9 @@ def test_built_events_are_set_as_make_event_sets_them() -> None:
         {"source_system": ""},
         {"source_record_key": ""},
         {"person_key": "short"},
+        {"person_key": "k" * 65},  # every string of the contract is bounded
+        {"source_system": "s" * 65},
+        {"source_record_key": "r" * 257},
         {"occurred_at": datetime(2025, 6, 30)},  # naive
         {"recorded_at": datetime(2025, 6, 30)},
     ],

@@ -25,11 +25,13 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from schemas.dates import SCHEDULED_TYPES, DateKind, date_kind
 from schemas.events import Event, Payload, make_event
 from schemas.generate import SCHEMA_DIR
 from services.ingest.api import asyncapi
 from services.ingest.api.tokens import Integrator, InvalidToken, verify_token
 from services.ingest.config import IngestSettings
+from services.ingest.dates import DateRanges
 from services.ingest.linking import IdentityLinker
 from services.ingest.publisher import EventPublisher, PublishReport
 from services.ingest.state import IngestState
@@ -46,9 +48,9 @@ class PersonRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     id: str | None = Field(default=None, min_length=1, max_length=48)
-    upn: str | None = Field(default=None, pattern=r"^[A-Za-z]\d{11}[A-Za-z0-9]$")
-    uln: str | None = Field(default=None, pattern=r"^[1-9]\d{7}$")
-    nhs: str | None = Field(default=None, pattern=r"^\d{10}$")
+    upn: str | None = Field(default=None, pattern=r"^[A-Za-z][0-9]{11}[A-Za-z0-9]$")
+    uln: str | None = Field(default=None, pattern=r"^[1-9][0-9]{7}$")
+    nhs: str | None = Field(default=None, pattern=r"^[0-9]{10}$")
 
     @model_validator(mode="after")
     def _named(self) -> PersonRef:
@@ -90,6 +92,23 @@ def _dates(payload: Payload) -> list[tuple[str, date]]:
     return [(k, v) for k, v in payload if isinstance(v, date)]
 
 
+def _out_of_range(
+    item: IncomingEvent, ranges: DateRanges, latest: date
+) -> list[tuple[list[Any], str, str]]:
+    """(loc, rule, message) of each date of ``item`` outside the range of its kind."""
+    kind = item.payload.type
+    found = [
+        (["payload", name], *problem)
+        for name, value in _dates(item.payload)
+        if (problem := ranges.problem(date_kind(kind, name), value, latest))
+    ]
+    if item.occurred_on is not None:
+        occurs: DateKind = "scheduled" if kind in SCHEDULED_TYPES else "fact"
+        if problem := ranges.problem(occurs, item.occurred_on, latest):
+            found.append((["occurred_on"], *problem))
+    return found
+
+
 class IngestService:
     """Everything a request needs, built once: token check, linker, publisher."""
 
@@ -99,6 +118,7 @@ class IngestService:
         self.state = IngestState(config.state_file(settings), threads=True)
         self.linker = IdentityLinker(self.secret, links=self.state.links())
         self.lock = threading.Lock()
+        self.ranges = config.date_ranges()
 
     def integrator(self, credentials: HTTPAuthorizationCredentials | None) -> Integrator:
         secret = self.config.token_secret.get_secret_value()
@@ -114,14 +134,11 @@ class IngestService:
 
     def accept(self, source: str, incoming: Sequence[IncomingEvent], prefix: list[Any]) -> Accepted:
         latest = datetime.now(UTC).date() + timedelta(days=self.config.future_tolerance_days)
-        errors = []
-        for n, item in enumerate(incoming):
-            for name, value in _dates(item.payload):
-                if value > latest:
-                    message = f"is after {latest}, the last date accepted (R-DATA-FUTURE)"
-                    errors.append(
-                        _field_error([*prefix, n, "payload", name], message, "R-DATA-FUTURE")
-                    )
+        errors = [
+            _field_error([*prefix, n, *where], f"{message} ({rule})", rule)
+            for n, item in enumerate(incoming)
+            for where, rule, message in _out_of_range(item, self.ranges, latest)
+        ]
         with self.lock:
             keys = [
                 self._key(source, item, [*prefix, n], errors) for n, item in enumerate(incoming)

@@ -29,12 +29,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from schemas.events import (
+    CODE_MAX,
     Payload,
     ReferralClosed,
     ReferralFirstContact,
     ReferralReceived,
 )
 from services.ingest.csvtable import RowCheck, TableSpec, checks, read_csv, repeat_issue
+from services.ingest.dates import DEFAULT_RANGES, DateRanges
 from services.ingest.envelope import envelope
 from services.ingest.issues import ExportReading, Issue
 from services.ingest.linking import SHARED_KINDS, IdentityLinker, Resolution
@@ -55,7 +57,7 @@ class HealthMapping(BaseModel):
     """The mapping file (see the module docstring)."""
 
     model_config = ConfigDict(extra="forbid")
-    source_system: str = "health"
+    source_system: str = Field(default="health", min_length=1, max_length=CODE_MAX)
     file: str = "health_referrals.csv"
     person: PersonColumn
     columns: dict[str, str]
@@ -120,6 +122,7 @@ def read_health_referrals(
     mapping: Path | None = None,
     linker: IdentityLinker | None = None,
     future_tolerance_days: int = 0,
+    date_ranges: DateRanges = DEFAULT_RANGES,
     progress: Callable[[int, int], None] | None = None,
 ) -> ExportReading:
     """Read a referrals CSV (or the directory holding it and ``health_mapping.yaml``)."""
@@ -140,7 +143,7 @@ def read_health_referrals(
     latest = extracted_at.date() + timedelta(days=future_tolerance_days)
     linker = linker or IdentityLinker(secret)
     unknown: set[str] = set()
-    for number, check in enumerate(checks(table, latest), start=1):
+    for number, check in enumerate(checks(table, latest, date_ranges), start=1):
         if progress is not None and number % 2000 == 0:
             progress(number, len(table.rows))
         result.rows_read += 1

@@ -26,6 +26,7 @@ from pathlib import Path
 from lxml import etree
 
 from schemas.events import PersonRegistered
+from services.ingest.dates import DEFAULT_RANGES, DateRanges
 from services.ingest.identifiers import uln_fault, upn_fault
 from services.ingest.issues import ExportReading, Issue
 from services.ingest.linking import Identifier, IdentityLinker
@@ -52,6 +53,7 @@ def read_sen2_return(
     linker: IdentityLinker | None = None,
     year: int | None = None,
     future_tolerance_days: int = 0,
+    date_ranges: DateRanges = DEFAULT_RANGES,
     progress: Callable[[int, int], None] | None = None,
 ) -> ExportReading:
     """Read the SEN2 return at ``path`` as of ``extracted_at`` (an aware datetime)."""
@@ -83,7 +85,7 @@ def read_sen2_return(
     for scope in SCOPES:
         result.read_scope(SOURCE_SYSTEM, scope)
     latest = extracted_at.date() + timedelta(days=future_tolerance_days)
-    reading = Sen2Reading(path.name, extracted_at, latest, result, tree)
+    reading = Sen2Reading(path.name, extracted_at, latest, result, tree, date_ranges)
     persons = tree.findall("Persons/Person")
     linker = linker or IdentityLinker(secret)
     skipped = 0

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from lxml import etree
 
+from schemas.dates import DateKind
 from schemas.events import (
     AssessmentCompleted,
     AssessmentRequested,
@@ -40,6 +41,7 @@ from services.ingest.codes import (
     placement_id,
     review_facts,
 )
+from services.ingest.dates import DEFAULT_RANGES, DateRanges
 from services.ingest.envelope import envelope
 from services.ingest.issues import ExportReading, Issue, Severity
 
@@ -62,6 +64,7 @@ class Sen2Reading:
     latest: date
     result: ExportReading
     tree: etree._ElementTree
+    ranges: DateRanges = DEFAULT_RANGES  # the plausible range of each kind of date
 
     def where(self, element: Element) -> tuple[int | None, str]:
         line: int | None = element.sourceline  # type: ignore[assignment]
@@ -69,7 +72,7 @@ class Sen2Reading:
 
 
 # xs:date: YYYY-MM-DD, with an optional time zone (which a calendar date ignores)
-_XS_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:Z|[+-]\d{2}:\d{2})?")
+_XS_DATE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:Z|[+-][0-9]{2}:[0-9]{2})?")  # ASCII only
 _FLAGS: Mapping[str, bool] = {"1": True, "0": False}
 
 
@@ -110,10 +113,13 @@ class RequestsCheck:
         if value is None:
             self.add(element, "R-DATA-DATE", "is not a date that exists (YYYY-MM-DD)")
             return None
-        if value > self.reading.latest and not planned:
+        kind: DateKind = "birth" if tag == "PersonBirthDate" else "fact"
+        problem = self.reading.ranges.problem(
+            "scheduled" if planned else kind, value, self.reading.latest
+        )
+        if problem is not None:
             shown = "" if self.personal else f"{value} "
-            latest = f"{self.reading.latest}, the last date the return can hold"
-            self.add(element, "R-DATA-FUTURE", f"{shown}is after {latest}")
+            self.add(element, problem[0], f"{shown}{problem[1]}")
         return value
 
     def code(self, parent: Element | None, tag: str, codes: Mapping[str, _T]) -> _T | None:

@@ -37,6 +37,7 @@ from services.ingest.codes import (
     review_facts,
 )
 from services.ingest.csvtable import RowCheck, Table, TableSpec, lines_text, read_table
+from services.ingest.dates import DEFAULT_RANGES, DateRanges
 from services.ingest.issues import ExportReading, Issue
 from services.ingest.linking import IdentityLinker
 from services.ingest.ssd.link import Index, Link, Parent, link_to, plans_by_request, put
@@ -249,6 +250,7 @@ def read_ssd_export(
     extracted_at: datetime,
     source_system: str = "liquidlogic",
     future_tolerance_days: int = 0,
+    date_ranges: DateRanges = DEFAULT_RANGES,
     linker: IdentityLinker | None = None,
     progress: Callable[[int, int], None] | None = None,
     sink: Callable[[Event, bytes], None] | None = None,
@@ -268,6 +270,7 @@ def read_ssd_export(
     reading = SsdReading(
         linker or IdentityLinker(secret), source_system, extracted_at, latest, progress, sink
     )
+    reading.ranges = date_ranges
     tables = _read_tables(directory, reading)
     reading.total = sum(len(t.rows) for t in tables.values())
 

@@ -20,7 +20,7 @@ def persons(reading: SsdReading, table: Table) -> Index:
     index: Index = {}
     for check in reading.checks(table):
         person_id = check.key()
-        born = check.parsed_date("pers_dob")
+        born = check.parsed_date("pers_dob", kind="birth")
         link = None
         if reading.accept(check):
             row = check.row

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time
 from schemas.events import Event, Payload, PersonRegistered, SenType
 from services.ingest import csvtable
 from services.ingest.csvtable import RowCheck, Table, TableSpec, repeat_issue
+from services.ingest.dates import DEFAULT_RANGES, DateRanges
 from services.ingest.envelope import build_event
 from services.ingest.issues import ExportReading, Issue
 from services.ingest.linking import IdentityLinker, Resolution
@@ -57,10 +58,11 @@ class SsdReading:
     buckets: dict[str, list[Event]] = field(default_factory=dict)
     drafts: dict[str, PersonDraft] = field(default_factory=dict)  # by person key
     _midnights: dict[date, datetime] = field(default_factory=dict)  # occurred_at of a date
+    ranges: DateRanges = DEFAULT_RANGES  # the plausible range of each kind of date
 
     def checks(self, table: Table) -> Iterator[RowCheck]:
         """The rows to check; identical repeats are read once and reported as warnings."""
-        for check in csvtable.checks(table, self.latest):
+        for check in csvtable.checks(table, self.latest, self.ranges):
             self.done += 1
             if self.progress is not None and self.done % PROGRESS_EVERY == 0:
                 self.progress(self.done, self.total)

@@ -15,7 +15,9 @@ Views (requests, plans, reviews) are derived from the facts when a rule asks for
 
 from __future__ import annotations
 
+import bisect
 import functools
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -69,6 +71,9 @@ class Journey:
 
     person_key: str
     facts: Mapping[str, Fact] = field(default_factory=dict)
+    # digests of settled fact groups taken out of ``facts`` (domain/compact.py), sorted:
+    # an event about one of them changes nothing
+    settled: tuple[str, ...] = ()
 
 
 def fact_key(payload: Payload) -> str:
@@ -124,7 +129,40 @@ def apply(journey: Journey, event: Event) -> Journey:
     candidate = Fact(event.recorded_at, event.event_id, event.payload)
     if current is not None and current.version >= candidate.version:
         return journey
-    return Journey(journey.person_key, {**journey.facts, key: candidate})
+    if journey.settled and current is None and is_settled(journey, event.payload):
+        return journey
+    return Journey(journey.person_key, {**journey.facts, key: candidate}, journey.settled)
+
+
+def group_of(payload: Payload) -> str | None:
+    """The group of facts a fact belongs to when the group may be settled as a whole (a
+    referral, a request, a placement): see domain/compact.py."""
+    match payload:
+        case ReferralReceived(referral_id=i) | ReferralFirstContact(referral_id=i):
+            return f"referral:{i}"
+        case ReferralClosed(referral_id=i):
+            return f"referral:{i}"
+        case AssessmentRequested(request_id=r) | RequestDecided(request_id=r):
+            return f"request:{r}"
+        case AssessmentCompleted(request_id=r) | DraftPlanIssued(request_id=r):
+            return f"request:{r}"
+        case PlacementRecorded(placement_id=i):
+            return f"placement:{i}"
+    return None
+
+
+def group_digest(group: str) -> str:
+    """A settled group as the journey remembers it: 16 hex characters, whatever its id."""
+    return hashlib.blake2b(group.encode(), digest_size=8).hexdigest()
+
+
+def is_settled(journey: Journey, payload: Payload) -> bool:
+    group = group_of(payload)
+    if group is None:
+        return False
+    digest = group_digest(group)
+    at = bisect.bisect_left(journey.settled, digest)
+    return at < len(journey.settled) and journey.settled[at] == digest
 
 
 def fact_dates_after(journey: Journey, as_of: date) -> list[date]:

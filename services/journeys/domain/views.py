@@ -154,7 +154,11 @@ def child_facts(journey: Journey, as_of: date, pack: RulePack) -> dict[str, Any]
     facts: dict[str, Any] = {
         "year_group": ncy_on(journey, as_of),
         "setting": min(placed, key=lambda p: p.rank).setting if placed else None,
-        "referral_services": {r.referral_id: r.service for r in referrals(journey)},
+        # the latest referrals first, as many as a snapshot shows clocks (CLOCKS_MAX)
+        "referral_services": {
+            r.referral_id: r.service
+            for r in sorted(referrals(journey), key=lambda r: r.received_on, reverse=True)[:1000]
+        },
     }
     if in_force:
         plan = max(in_force, key=lambda p: p.start_on)
