@@ -3,11 +3,17 @@
 Broker (Tansu, in memory) → topics → journeys worker and alerts service as child processes →
 demo export written and ingested → inbox URL printed.  Ctrl-C stops everything.  Because the
 embedded broker keeps nothing on disk, each ``up`` starts from empty state.
+
+A worker or alerts service that stops is restarted (``supervisor``): the broker, which holds
+every event in memory, is never stopped for a child's sake.  ``up`` stops on Ctrl-C or
+SIGTERM, when a child keeps stopping (more than 5 times in 5 minutes), or when the broker
+itself dies (then every event is gone, and it says so).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -22,6 +28,9 @@ from types import FrameType
 from services.alerts.commands import DEMO_TEAM_MANAGERS, demo_sign_in_links, service_token
 from services.runtime.broker import EmbeddedBroker, ensure_topics, free_port, wait_for_port
 from services.runtime.settings import Settings
+from services.runtime.supervisor import Supervisor, exit_text
+
+log = logging.getLogger("casewatch.up")
 
 
 def _port_free(port: int) -> bool:
@@ -33,14 +42,22 @@ def _port_free(port: int) -> bool:
 
 
 def _spawn(args: list[str], env: dict[str, str], log_file: Path) -> subprocess.Popen[bytes]:
-    out = open(log_file, "ab")  # noqa: SIM115 - handed to the child, closed when it exits
-    return subprocess.Popen(
-        [sys.executable, "-m", "services.cli", *args],
-        env=env,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # Ctrl-C reaches `up` only, which stops children in order
-    )
+    with open(log_file, "ab") as out:  # the child holds its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "services.cli", *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches `up` only, which stops children in order
+        )
+
+
+def _log_to(path: Path) -> logging.Handler:
+    """``up``'s own log lines (restarts, stops) go to ``path`` as well as the console."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.addHandler(handler)
+    return handler
 
 
 def _open_alerts(url: str, token: str) -> int | None:
@@ -58,8 +75,9 @@ def run_stack(settings: Settings, *, children: int, seed: int, port: int) -> int
     home.mkdir(parents=True)
     port = port if _port_free(port) else free_port()
 
+    handler = _log_to(home / "up.log")
     broker = EmbeddedBroker(log_path=home / "broker.log").start()
-    procs: list[subprocess.Popen[bytes]] = []
+    supervisor: Supervisor | None = None
     stopping = False
 
     def stop(signum: int | None = None, frame: FrameType | None = None) -> None:
@@ -84,8 +102,9 @@ def run_stack(settings: Settings, *, children: int, seed: int, port: int) -> int
                 "CASEWATCH_ALERTS_TEAM_MANAGERS", json.dumps(DEMO_TEAM_MANAGERS)
             ),
         )
-        procs.append(_spawn(["worker"], env, home / "worker.log"))
-        procs.append(_spawn(["serve", "alerts"], env, home / "alerts.log"))
+        supervisor = Supervisor(lambda args, log_file: _spawn(args, env, log_file))
+        supervisor.start("worker", ["worker"], home / "worker.log")
+        supervisor.start("alerts service", ["serve", "alerts"], home / "alerts.log")
         wait_for_port("127.0.0.1", port, timeout=60)
 
         export = home / "demo-export"
@@ -105,38 +124,39 @@ def run_stack(settings: Settings, *, children: int, seed: int, port: int) -> int
         print(f"inbox: {url}/   (Ctrl-C stops everything)")
         for who, link in demo_sign_in_links(home, url):
             print(f"  sign in as {who}: {link}")
-        print(f"  others: CASEWATCH_DATA_DIR={home} casewatch token --help\n")
+        print(f"  others: CASEWATCH_DATA_DIR={home} casewatch token --help\n", flush=True)
         token = service_token(home)
         counts: list[int | None] | None = []
         while not stopping:
-            if any(p.poll() is not None for p in procs):
-                print(f"a service stopped unexpectedly; see {home}/*.log", file=sys.stderr)
+            assert broker.process is not None
+            if (code := broker.process.poll()) is not None:
+                log.error(
+                    "THE BROKER STOPPED (%s): it held every event in memory, so all of them "
+                    "are gone. Stopping casewatch; run it again to start afresh. See %s",
+                    exit_text(code),
+                    home / "broker.log",
+                )
+                return 1
+            if reason := supervisor.check():
+                log.error("stopping casewatch: %s", reason)
                 return 1
             if counts is not None:  # announce once the count has been steady for 3 s
                 counts = [*counts[-2:], _open_alerts(url, token)]
                 if len(counts) == 3 and counts[0] and len(set(counts)) == 1:
-                    print(f"{counts[0]} open alerts in the inbox")
+                    print(f"{counts[0]} open alerts in the inbox", flush=True)
                     counts = None
             time.sleep(1)
+        log.warning("stopping casewatch: SIGTERM received")
         return 0
     except KeyboardInterrupt:
+        log.warning("stopping casewatch: Ctrl-C")
         return 0
     finally:
         # A second Ctrl-C must not abandon the children: shutdown is bounded by the timeouts.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        print("stopping casewatch …")
-        _stop_all(procs)
+        print("stopping casewatch …", flush=True)
+        if supervisor is not None:
+            supervisor.stop_all()
         broker.stop()
-
-
-def _stop_all(procs: list[subprocess.Popen[bytes]], grace: float = 15.0) -> None:
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    for p in procs:
-        try:
-            p.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+        log.removeHandler(handler)
+        handler.close()
