@@ -36,6 +36,8 @@ import random
 
 from prometheus_client import CollectorRegistry
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as a file: bench.* too
+
 from bench.workload import TODAY, child_events
 from schemas.events import Event
 from services.journeys.config import WorkerTuning

@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as a file: bench.* too
+
 from bench.harness import ROOT, broker_with_topics, load_average, produce
 from bench.workload import encoded
 

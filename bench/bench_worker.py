@@ -30,6 +30,8 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as a file: bench.* too
+
 from bench.harness import (
     ROOT,
     broker_with_topics,

@@ -68,7 +68,24 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
     from services.alerts.commands import token
+    from services.alerts.web.auth import SIGNING_KEY_FILE
+    from services.runtime.stack import running_stack, stack_home
 
+    stack = running_stack(settings.data_dir)  # `casewatch up` keeps its key in DATA_DIR/up
+    if stack is not None:
+        update = {"data_dir": stack.home, "alerts_port": stack.alerts_port}
+        settings = settings.model_copy(update=update)
+        print(f"signed for the casewatch up running in {stack.home}", file=sys.stderr)
+    elif "data_dir" not in settings.model_fields_set:  # no CASEWATCH_DATA_DIR given
+        if not (settings.data_dir / SIGNING_KEY_FILE).is_file():
+            print(
+                f"casewatch token: no running `casewatch up` in {stack_home(settings.data_dir)} "
+                f"and no signing key in {settings.data_dir.resolve()}: a token signed now "
+                "would be refused. Run it where `make run` runs, or set CASEWATCH_DATA_DIR to "
+                "the data directory of the alerts service you sign in to.",
+                file=sys.stderr,
+            )
+            return 2
     print(
         token(
             settings,
@@ -180,7 +197,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("service", choices=["alerts", "ingest"])
     serve.set_defaults(func=cmd_serve)
 
-    token = sub.add_parser("token", help="mint a dev token for the alerts inbox (local key)")
+    token = sub.add_parser(
+        "token",
+        help="mint a dev token for the alerts inbox (local key)",
+        description="Sign a token with the alerts service's local key: the running `casewatch "
+        "up`'s (found under ./var/up) unless CASEWATCH_DATA_DIR names the data directory.",
+    )
     token.add_argument(
         "--role",
         action="append",

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import FrameType
@@ -60,6 +61,53 @@ def _log_to(path: Path) -> logging.Handler:
     return handler
 
 
+STACK_FILE = "stack.json"
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    """A ``casewatch up`` running now: its data directory, process and inbox."""
+
+    home: Path
+    pid: int
+    alerts_port: int
+    broker: str
+
+
+def stack_home(data_dir: Path) -> Path:
+    """Where ``casewatch up`` keeps its state, given ``CASEWATCH_DATA_DIR``."""
+    return data_dir.resolve() / "up"
+
+
+def running_stack(data_dir: Path) -> RunningStack | None:
+    """The ``casewatch up`` started with ``data_dir``, if it is running."""
+    home = stack_home(data_dir)
+    try:
+        found = json.loads((home / STACK_FILE).read_text(encoding="utf-8"))
+        stack = RunningStack(home, int(found["pid"]), int(found["alerts_port"]), found["broker"])
+        os.kill(stack.pid, 0)  # raises when no such process
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return None if _port_free(stack.alerts_port) else stack  # not a stale file
+
+
+def _announce(home: Path, alerts_port: int, broker: str) -> None:
+    """Say where this stack is, for ``casewatch token`` run beside it."""
+    body = {"pid": os.getpid(), "alerts_port": alerts_port, "broker": broker}
+    (home / STACK_FILE).write_text(json.dumps(body) + "\n", encoding="utf-8")
+
+
+def cli_command() -> str:
+    """How to run ``casewatch`` from here: the name when it is on PATH, else its path."""
+    installed = Path(sys.executable).parent / "casewatch"
+    if shutil.which("casewatch") == str(installed):
+        return "casewatch"
+    try:
+        return str(installed.relative_to(Path.cwd()))
+    except ValueError:
+        return str(installed)
+
+
 def _open_alerts(url: str, token: str) -> int | None:
     request = urllib.request.Request(f"{url}/alerts", headers={"Authorization": f"Bearer {token}"})
     try:
@@ -70,7 +118,7 @@ def _open_alerts(url: str, token: str) -> int | None:
 
 
 def run_stack(settings: Settings, *, children: int, seed: int, port: int) -> int:
-    home = settings.data_dir.resolve() / "up"
+    home = stack_home(settings.data_dir)
     shutil.rmtree(home, ignore_errors=True)  # the in-memory broker starts empty, so must we
     home.mkdir(parents=True)
     port = port if _port_free(port) else free_port()
@@ -106,6 +154,7 @@ def run_stack(settings: Settings, *, children: int, seed: int, port: int) -> int
         supervisor.start("worker", ["worker"], home / "worker.log")
         supervisor.start("alerts service", ["serve", "alerts"], home / "alerts.log")
         wait_for_port("127.0.0.1", port, timeout=60)
+        _announce(home, port, broker.bootstrap)
 
         export = home / "demo-export"
         from services.ingest.demo.authority import write_demo_export
@@ -124,7 +173,11 @@ def run_stack(settings: Settings, *, children: int, seed: int, port: int) -> int
         print(f"inbox: {url}/   (Ctrl-C stops everything)")
         for who, link in demo_sign_in_links(home, url):
             print(f"  sign in as {who}: {link}")
-        print(f"  others: CASEWATCH_DATA_DIR={home} casewatch token --help\n", flush=True)
+        command = cli_command()
+        print(f"  anyone else: {command} token --role caseworker --sub cw-02 --team north --link")
+        if command != "casewatch":
+            print(f"  the CLI is {command} (or run: source {Path(command).parent}/activate)")
+        print(flush=True)
         token = service_token(home)
         counts: list[int | None] | None = []
         while not stopping:
@@ -155,6 +208,7 @@ def run_stack(settings: Settings, *, children: int, seed: int, port: int) -> int
         # A second Ctrl-C must not abandon the children: shutdown is bounded by the timeouts.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("stopping casewatch …", flush=True)
+        (home / STACK_FILE).unlink(missing_ok=True)
         if supervisor is not None:
             supervisor.stop_all()
         broker.stop()

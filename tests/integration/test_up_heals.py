@@ -26,18 +26,24 @@ from tests.integration.conftest import poll_until
 from tests.unit.test_ssd_adapter import clean_export, write_export
 
 
+def without_data_dir() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "CASEWATCH_DATA_DIR"}
+
+
 class Up:
     """A running ``casewatch up`` and what it printed."""
 
     def __init__(self, tmp_path: Path) -> None:
         self.port = free_port()
-        self.home = tmp_path / "data" / "up"
+        self.cwd = tmp_path  # run as in a fresh clone: the data directory is ./var
+        self.home = tmp_path / "var" / "up"
         self.output = tmp_path / "up.out"
         command = ["up", "--children", "30", "--port", str(self.port)]
         with open(self.output, "wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "services.cli", *command],
-                env={**os.environ, "CASEWATCH_DATA_DIR": str(tmp_path / "data")},
+                env=without_data_dir(),
+                cwd=self.cwd,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
@@ -51,11 +57,25 @@ class Up:
         except (OSError, ValueError):
             return None
 
-    def alerts(self) -> dict[str, str] | None:
+    def token(self) -> str:
+        """An admin token from ``casewatch token`` run beside the stack, as a newcomer would."""
+        minted = subprocess.run(
+            [sys.executable, "-m", "services.cli", "token", "--role", "admin", "--sub", "t"],
+            env=without_data_dir(),
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert minted.returncode == 0, minted.stderr
+        assert f"signed for the casewatch up running in {self.home}" in minted.stderr
+        return minted.stdout.strip()
+
+    def alerts(self, token: str | None = None) -> dict[str, str] | None:
         """flag id → status of every live alert, or None while the service does not answer."""
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}/alerts?per_page=1000",
-            headers={"Authorization": f"Bearer {service_token(self.home)}"},
+            headers={"Authorization": f"Bearer {token or service_token(self.home)}"},
         )
         try:
             with urllib.request.urlopen(request, timeout=5) as response:
@@ -108,6 +128,7 @@ def test_a_killed_worker_and_alerts_service_are_restarted_and_nothing_is_lost(
         what="casewatch up to announce its alerts (once their count is steady for 3 s)",
     )
     before = poll_until(up.alerts, timeout=30, what="the alerts")
+    assert up.alerts(up.token()) == before  # `casewatch token` signs with the stack's key
     broker = re.search(r"casewatch is up: broker (\S+),", up.printed())
     assert broker is not None
 
