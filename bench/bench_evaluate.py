@@ -61,7 +61,7 @@ def demo_events(children: int) -> list[Event]:
 
     with tempfile.TemporaryDirectory() as tmp:
         write_demo_export(Path(tmp), children=children, seed=7, today=TODAY)
-        reading = read_ssd_export(Path(tmp), secret="bench", extracted_at=datetime.now(UTC))
+        reading = read_ssd_export(Path(tmp), secret="bench", extracted_at=WALL)  # as of TODAY
     return reading.events
 
 

@@ -134,6 +134,8 @@ def main() -> None:
     parser.add_argument("--profile", help="run this mode under py-spy (var/bench/floor/)")
     parser.add_argument("--child", nargs=4, metavar=("BOOTSTRAP", "TOTAL", "MODE", "DATA"))
     args = parser.parse_args()
+    if args.profile and not (Path(sys.executable).parent / "py-spy").exists():
+        parser.error("--profile needs py-spy in this venv: .venv/bin/pip install py-spy")
     if args.child:
         bootstrap, total, mode, data = args.child
         child(bootstrap, int(total), mode, data)
