@@ -76,16 +76,18 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
         update = {"data_dir": stack.home, "alerts_port": stack.alerts_port}
         settings = settings.model_copy(update=update)
         print(f"signed for the casewatch up running in {stack.home}", file=sys.stderr)
-    elif "data_dir" not in settings.model_fields_set:  # no CASEWATCH_DATA_DIR given
-        if not (settings.data_dir / SIGNING_KEY_FILE).is_file():
-            print(
-                f"casewatch token: no running `casewatch up` in {stack_home(settings.data_dir)} "
-                f"and no signing key in {settings.data_dir.resolve()}: a token signed now "
-                "would be refused. Run it where `make run` runs, or set CASEWATCH_DATA_DIR to "
-                "the data directory of the alerts service you sign in to.",
-                file=sys.stderr,
-            )
-            return 2
+    elif not (
+        "data_dir" in settings.model_fields_set  # CASEWATCH_DATA_DIR names the key's home
+        or (settings.data_dir / SIGNING_KEY_FILE).is_file()
+    ):
+        print(
+            f"casewatch token: no running `casewatch up` in {stack_home(settings.data_dir)} "
+            f"and no signing key in {settings.data_dir.resolve()}: a token signed now "
+            "would be refused. Run it where `make run` runs, or set CASEWATCH_DATA_DIR to "
+            "the data directory of the alerts service you sign in to.",
+            file=sys.stderr,
+        )
+        return 2
     print(
         token(
             settings,

@@ -153,7 +153,15 @@ def run_stack(settings: Settings, *, children: int, seed: int, port: int) -> int
         supervisor = Supervisor(lambda args, log_file: _spawn(args, env, log_file))
         supervisor.start("worker", ["worker"], home / "worker.log")
         supervisor.start("alerts service", ["serve", "alerts"], home / "alerts.log")
-        wait_for_port("127.0.0.1", port, timeout=60)
+        deadline = time.monotonic() + 120
+        while _port_free(port):  # the inbox is not up yet: keep its service running meanwhile
+            if reason := supervisor.check():
+                log.error("stopping casewatch: %s", reason)
+                return 1
+            if time.monotonic() > deadline:
+                log.error("stopping casewatch: no inbox on port %s after 120 s; see %s", port, home)
+                return 1
+            time.sleep(0.2)
         _announce(home, port, broker.bootstrap)
 
         export = home / "demo-export"
