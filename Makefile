@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 ## run: start the embedded stack (broker, worker, alerts) with a synthetic authority
 run: $(STAMP)
+	@echo "the casewatch CLI is $(BIN)/casewatch (or: source $(BIN)/activate, then casewatch …)"
 	$(BIN)/casewatch up
 
 ## test: lint, type-check and run every test (integration tests start the real broker)

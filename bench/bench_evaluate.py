@@ -36,6 +36,8 @@ import random
 
 from prometheus_client import CollectorRegistry
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as a file: bench.* too
+
 from bench.workload import TODAY, child_events
 from schemas.events import Event
 from services.journeys.config import WorkerTuning
@@ -59,7 +61,7 @@ def demo_events(children: int) -> list[Event]:
 
     with tempfile.TemporaryDirectory() as tmp:
         write_demo_export(Path(tmp), children=children, seed=7, today=TODAY)
-        reading = read_ssd_export(Path(tmp), secret="bench", extracted_at=datetime.now(UTC))
+        reading = read_ssd_export(Path(tmp), secret="bench", extracted_at=WALL)  # as of TODAY
     return reading.events
 
 

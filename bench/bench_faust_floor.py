@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as a file: bench.* too
+
 from bench.harness import ROOT, broker_with_topics, load_average, produce
 from bench.workload import encoded
 
@@ -132,6 +134,8 @@ def main() -> None:
     parser.add_argument("--profile", help="run this mode under py-spy (var/bench/floor/)")
     parser.add_argument("--child", nargs=4, metavar=("BOOTSTRAP", "TOTAL", "MODE", "DATA"))
     args = parser.parse_args()
+    if args.profile and not (Path(sys.executable).parent / "py-spy").exists():
+        parser.error("--profile needs py-spy in this venv: .venv/bin/pip install py-spy")
     if args.child:
         bootstrap, total, mode, data = args.child
         child(bootstrap, int(total), mode, data)

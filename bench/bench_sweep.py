@@ -23,9 +23,13 @@ from __future__ import annotations
 import argparse
 import gc
 import random
+import sys
 import time
 import tracemalloc
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as a file: bench.* too
 
 from bench.workload import TODAY, events_for
 from services.journeys.codec import JourneyHeader, decode_header, decode_stored, encode_stored

@@ -30,6 +30,8 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as a file: bench.* too
+
 from bench.harness import (
     ROOT,
     broker_with_topics,
@@ -162,6 +164,8 @@ def main() -> None:
     parser.add_argument("--settle", default="0.5")
     parser.add_argument("--profile", choices=["none", "py-spy"], default="none")
     args = parser.parse_args()
+    if args.profile == "py-spy" and not (Path(sys.executable).parent / "py-spy").exists():
+        parser.error("--profile needs py-spy in this venv: .venv/bin/pip install py-spy")
     home = ROOT / "var" / "bench" / "worker"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)

@@ -14,7 +14,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("profile", type=Path)
     parser.add_argument("--depth", type=int, default=12)
-    parser.add_argument("--min", type=float, default=1.0, help="hide paths below this %")
+    parser.add_argument("--min", type=float, default=1.0, help="hide paths below this %%")
     args = parser.parse_args()
     children: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
     total = 0

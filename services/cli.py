@@ -15,6 +15,7 @@ from services.runtime import logs
 from services.runtime.settings import Settings
 
 if TYPE_CHECKING:
+    from services.ingest.inputs import Outcome
     from services.journeys.domain.sen2_figures import Period
 
 log = logging.getLogger("casewatch")
@@ -68,7 +69,26 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
     from services.alerts.commands import token
+    from services.alerts.web.auth import SIGNING_KEY_FILE
+    from services.runtime.stack import running_stack, stack_home
 
+    stack = running_stack(settings.data_dir)  # `casewatch up` keeps its key in DATA_DIR/up
+    if stack is not None:
+        update = {"data_dir": stack.home, "alerts_port": stack.alerts_port}
+        settings = settings.model_copy(update=update)
+        print(f"signed for the casewatch up running in {stack.home}", file=sys.stderr)
+    elif not (
+        "data_dir" in settings.model_fields_set  # CASEWATCH_DATA_DIR names the key's home
+        or (settings.data_dir / SIGNING_KEY_FILE).is_file()
+    ):
+        print(
+            f"casewatch token: no running `casewatch up` in {stack_home(settings.data_dir)} "
+            f"and no signing key in {settings.data_dir.resolve()}: a token signed now "
+            "would be refused. Run it where `make run` runs, or set CASEWATCH_DATA_DIR to "
+            "the data directory of the alerts service you sign in to.",
+            file=sys.stderr,
+        )
+        return 2
     print(
         token(
             settings,
@@ -90,20 +110,31 @@ def cmd_notify_digest(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
-    from services.ingest.export import read_export
+    from services.ingest.inputs import NothingToRead, outcome, read_path
     from services.journeys.domain.pack import load_pack
+    from services.journeys.domain.rules import RULES
     from services.journeys.replay import open_flags, render
 
+    flagging = sorted(r.rule_id for r in RULES if r.clocks is not None)
+    if unknown := sorted(set(args.rule or []) - set(flagging)):
+        print(
+            f"casewatch replay: no rule raises flags as {', '.join(unknown)}; "
+            f"--rule takes one of {', '.join(flagging)}",
+            file=sys.stderr,
+        )
+        return 2
     pack = load_pack(Path(args.pack)) if args.pack else settings.load_rule_pack()
-    reading = read_export(
-        Path(args.export),
-        secret=settings.person_key_secret.get_secret_value(),
-        extracted_at=datetime.now(UTC),
-    )
+    try:
+        reading = read_path(Path(args.export), settings.person_key_secret.get_secret_value())
+    except NothingToRead as error:
+        print(f"casewatch replay: {error}", file=sys.stderr)
+        return 2
     for issue in reading.issues:
         print(issue, file=sys.stderr)
+    verdict = outcome(reading, Path(args.export))
+    if verdict.code == 2:
+        print(f"casewatch replay: {verdict.line}", file=sys.stderr)
+        return 2
     if args.measures:  # the managers' measures, as the worker exports them
         from services.journeys.replay import measures, render_measures, sen2_report
 
@@ -114,7 +145,7 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
             Path(args.out).write_text(text, encoding="utf-8")
         else:
             sys.stdout.write(text)
-        return 0
+        return _replay_verdict(verdict, args)
     rows = open_flags(reading.events, args.as_of, pack)
     if args.rule:
         rows = [r for r in rows if r.rule_id in args.rule]
@@ -124,7 +155,17 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{len(rows)} open flags written to {args.out}")
     else:
         sys.stdout.write(text)
-    return 0
+    return _replay_verdict(verdict, args)
+
+
+def _replay_verdict(verdict: Outcome, args: argparse.Namespace) -> int:
+    """A partial reading says so, on stdout too where that does not break the format."""
+    if verdict.code:
+        shown = args.out or args.format == "text"  # else stdout is CSV or JSON
+        left_out = "the results leave out what was rejected or not read"
+        line = f"{verdict.line}; {left_out} (issues on standard error)"
+        print(line, file=None if shown else sys.stderr)
+    return verdict.code
 
 
 def _sen2_period(args: argparse.Namespace) -> Period | None:
@@ -175,7 +216,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("service", choices=["alerts", "ingest"])
     serve.set_defaults(func=cmd_serve)
 
-    token = sub.add_parser("token", help="mint a dev token for the alerts inbox (local key)")
+    token = sub.add_parser(
+        "token",
+        help="mint a dev token for the alerts inbox (local key)",
+        description="Sign a token with the alerts service's local key: the running `casewatch "
+        "up`'s (found under ./var/up) unless CASEWATCH_DATA_DIR names the data directory.",
+    )
     token.add_argument(
         "--role",
         action="append",
@@ -199,9 +245,13 @@ def parser() -> argparse.ArgumentParser:
 
     replay = sub.add_parser("replay", help="every open flag of an export on a date")
     replay.add_argument(
-        "export", help="an export directory: SSD CSVs, a SEN2 XML return, health referrals"
+        "export",
+        help="an export directory (SSD CSVs, a SEN2 XML return, health referrals), or one "
+        "file: a SEN2 return, an SSD CSV (read with its sibling CSVs), a health referrals CSV",
     )
-    replay.add_argument("--as-of", type=date.fromisoformat, default=date.today())
+    replay.add_argument(
+        "--as-of", type=ingest_cli.iso_date, default=date.today(), help="YYYY-MM-DD (today)"
+    )
     replay.add_argument("--format", choices=["text", "csv", "json"], default="text")
     replay.add_argument("--out", help="write to this file instead of standard output")
     replay.add_argument("--rule", action="append", help="only this rule id (repeatable)")

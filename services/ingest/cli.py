@@ -11,11 +11,22 @@ from typing import Any
 from services.runtime.settings import Settings
 
 HELP = {
-    "ssd": "Liquidlogic SSD-style CSV extract (a directory)",
+    "ssd": "Liquidlogic SSD-style CSV extract (a directory, or one of its CSVs)",
     "sen2": "DfE SEN2 person-level return (an XML file, or a directory of them)",
     "health": "health referrals CSV with health_mapping.yaml (the CSV or its directory)",
-    "export": "a directory holding any of the three (as casewatch demo-data writes it)",
+    "export": "a directory holding any of the three (as casewatch demo-data writes it), "
+    "or one file of them",
 }
+
+
+def iso_date(text: str) -> date:
+    """A date given on the command line: YYYY-MM-DD (argparse names the option)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date in the format YYYY-MM-DD (e.g. 2026-11-20)"
+        ) from None
 
 
 def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
@@ -118,7 +129,7 @@ def add_demo_parser(sub: Any) -> None:
     demo.add_argument("--children", type=int, default=300)
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--out", required=True)
-    demo.add_argument("--today", type=date.fromisoformat, default=None)
+    demo.add_argument("--today", type=iso_date, default=None, help="YYYY-MM-DD")
     demo.add_argument("--messy", action="store_true", help="BOMs, CRLF, mixed dates, repeats")
     demo.add_argument("--la", default="358", help="the LA code of the SEN2 return")
     demo.set_defaults(func=cmd_demo_data)

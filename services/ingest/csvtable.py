@@ -130,6 +130,8 @@ def read_csv(path: Path, spec: TableSpec) -> tuple[Table | None, Issue | None]:
         return None, file_issue(spec, f"{NOT_READ}: it is not UTF-8 text")
     except csv.Error as error:
         return None, file_issue(spec, f"{NOT_READ}: it is not valid CSV ({error})")
+    except OSError as error:  # a permission, a directory of that name
+        return None, file_issue(spec, f"{NOT_READ}: it cannot be opened ({error.strerror})")
     if not records:
         return None, file_issue(spec, f"{NOT_READ}: it has no header row")
     return _table(spec, records)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from schemas.events import Event
 from services.ingest.dates import DEFAULT_RANGES, DateRanges
 from services.ingest.health.adapter import MAPPING_FILE, read_health_referrals
 from services.ingest.issues import ExportReading, Issue, merge
@@ -91,3 +92,67 @@ def read_export(
         message = "no export found: expected ssd_*.csv, a SEN2 *.xml or health_mapping.yaml"
         return ExportReading([], [Issue(path.name, None, None, "R-DATA-FILE", message)], 0, 0)
     return merge(readings)
+
+
+def read_kind(
+    kind: str,
+    path: Path,
+    *,
+    secret: str,
+    extracted_at: datetime,
+    linker: IdentityLinker | None = None,
+    tolerance: int = 0,
+    mapping: Path | None = None,
+    date_ranges: DateRanges = DEFAULT_RANGES,
+    progress: Progress | None = None,
+    sink: Callable[[Event, bytes], None] | None = None,
+) -> ExportReading:
+    """The reading of ``path`` by the adapter ``kind`` (``ssd``, ``sen2``, ``health``, or
+    ``export`` for every kind in a directory); ``inputs.resolve`` says which."""
+    linker = linker or IdentityLinker(secret)
+    if kind == "ssd":
+        return read_ssd_export(
+            path,
+            secret=secret,
+            extracted_at=extracted_at,
+            linker=linker,
+            future_tolerance_days=tolerance,
+            date_ranges=date_ranges,
+            progress=progress,
+            sink=sink,
+        )
+    if kind == "sen2":
+        files = sorted(path.glob("*.xml")) if path.is_dir() else [path]
+        readings = [
+            read_sen2_return(
+                f,
+                secret=secret,
+                extracted_at=extracted_at,
+                linker=linker,
+                future_tolerance_days=tolerance,
+                date_ranges=date_ranges,
+                progress=progress,
+            )
+            for f in files
+        ]
+        return merge(readings)
+    if kind == "health":
+        return read_health_referrals(
+            path,
+            secret=secret,
+            extracted_at=extracted_at,
+            mapping=mapping,
+            linker=linker,
+            future_tolerance_days=tolerance,
+            date_ranges=date_ranges,
+            progress=progress,
+        )
+    return read_export(
+        path,
+        secret=secret,
+        extracted_at=extracted_at,
+        linker=linker,
+        future_tolerance_days=tolerance,
+        date_ranges=date_ranges,
+        progress=progress,
+    )

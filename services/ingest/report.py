@@ -11,6 +11,7 @@ import io
 import json
 from dataclasses import asdict, dataclass
 
+from services.ingest.inputs import files_not_read
 from services.ingest.issues import ExportReading, Issue
 
 COLUMNS = ("file", "row", "field", "rule", "severity", "message")
@@ -23,6 +24,7 @@ class RunSummary:
 
     rows_read: int
     rows_rejected: int
+    files_not_read: int
     events: int
     published: int
     unchanged: int
@@ -36,6 +38,7 @@ class RunSummary:
         return cls(
             reading.rows_read,
             reading.rows_rejected,
+            files_not_read(reading),
             len(reading.events),
             published,
             unchanged,
@@ -46,8 +49,10 @@ class RunSummary:
     def line(self) -> str:
         verb = "to publish (dry run)" if self.dry_run else "published"
         header = "".join(f", {k} {v}" for k, v in sorted(self.header.items()))
+        files = self.files_not_read
+        not_read = f", {files} file{'s' if files != 1 else ''} not read" if files else ""
         return (
-            f"{self.rows_read} rows read, {self.rows_rejected} rejected{header}; "
+            f"{self.rows_read} rows read, {self.rows_rejected} rejected{not_read}{header}; "
             f"{self.unchanged} events unchanged since the last run; {self.published} events {verb}"
         )
 

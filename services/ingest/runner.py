@@ -1,8 +1,10 @@
 """``casewatch ingest {ssd,sen2,health,export} PATH``: read, diff, report, publish.
 
 Exit code: 0 nothing rejected; 1 something rejected (a row, a SEN2 module, a file) — the
-rest was published unless ``--all-or-nothing``; 2 publishing failed (the state is then not
-updated, so the next run publishes the same facts again); 130 interrupted (``cli``).
+rest was published unless ``--all-or-nothing``; 2 nothing was read (no such path, nothing
+of the kind in it, a file that cannot be read, no record read: see ``inputs``) or publishing
+failed (the state is then not updated, so the next run publishes the same facts again);
+130 interrupted (``cli``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -21,16 +23,14 @@ from typing import Protocol, Self, TextIO
 from schemas.events import Event
 from services.ingest.config import IngestSettings
 from services.ingest.dates import DEFAULT_RANGES, DateRanges
-from services.ingest.export import read_export
-from services.ingest.health.adapter import read_health_referrals
-from services.ingest.issues import ExportReading, Issue, merge
+from services.ingest.export import read_kind
+from services.ingest.inputs import NothingToRead, outcome, resolve
+from services.ingest.issues import ExportReading, Issue
 from services.ingest.linking import IdentityLinker
 from services.ingest.pipeline import Keep, ProducerProcess
 from services.ingest.progress import ProgressBar
 from services.ingest.publisher import PublishReport
 from services.ingest.report import RunSummary, render
-from services.ingest.sen2.adapter import read_sen2_return
-from services.ingest.ssd.adapter import read_ssd_export
 from services.ingest.state import Diff, IngestState
 from services.runtime.settings import Settings
 
@@ -63,52 +63,17 @@ def read(
     sink: Callable[[Event, bytes], None] | None = None,
 ) -> ExportReading:
     """The reading of ``options.path`` by the adapter ``options.kind``."""
-    path = options.path
-    if options.kind == "ssd":
-        return read_ssd_export(
-            path,
-            secret=secret,
-            extracted_at=extracted_at,
-            linker=linker,
-            future_tolerance_days=tolerance,
-            date_ranges=ranges,
-            progress=progress,
-            sink=sink,
-        )
-    if options.kind == "sen2":
-        files = sorted(path.glob("*.xml")) if path.is_dir() else [path]
-        readings = [
-            read_sen2_return(
-                f,
-                secret=secret,
-                extracted_at=extracted_at,
-                linker=linker,
-                future_tolerance_days=tolerance,
-                date_ranges=ranges,
-                progress=progress,
-            )
-            for f in files
-        ]
-        return merge(readings)
-    if options.kind == "health":
-        return read_health_referrals(
-            path,
-            secret=secret,
-            extracted_at=extracted_at,
-            mapping=options.mapping,
-            linker=linker,
-            future_tolerance_days=tolerance,
-            date_ranges=ranges,
-            progress=progress,
-        )
-    return read_export(
-        path,
+    return read_kind(
+        options.kind,
+        options.path,
         secret=secret,
         extracted_at=extracted_at,
         linker=linker,
-        future_tolerance_days=tolerance,
+        tolerance=tolerance,
+        mapping=options.mapping,
         date_ranges=ranges,
         progress=progress,
+        sink=sink,
     )
 
 
@@ -152,6 +117,12 @@ def run_ingest(
             return publisher(keep)
         return ProducerProcess(settings.kafka_bootstrap, settings.topic_events, keep=keep)
 
+    try:
+        target = resolve(options.path, options.kind)
+    except NothingToRead as error:
+        err.write(f"casewatch ingest {options.kind}: {error}\n")
+        return 2
+    options = replace(options, kind=target.kind, path=target.path)
     with _no_collections():  # its objects are gone when _run returns
         return _run(settings, options, ingest, producer, out, err)
 
@@ -186,6 +157,11 @@ def _run(
             sink=sink,
         )
         bar.close()
+        verdict = outcome(reading, options.path)
+        if verdict.code == 2:  # nothing read: nothing to publish, and no state to keep
+            _report(out, err, options, reading.issues, reading, 0, 0)
+            err.write(f"casewatch ingest {options.kind}: {verdict.line}\n")
+            return 2
         diff = state.diff(reading, known)
         issues = [*reading.issues, *diff.gone]
         rejected = any(i.severity == "error" for i in issues)

@@ -309,7 +309,8 @@ def _sen2(journey: Journey, out: _Builder, team: str, pack: RulePack) -> None:
     if not dated:
         return
     as_of = out.as_of
-    out.change_on(date(as_of.year + 1, 1, 1))  # the years move on 1 January
+    if any(d >= date(as_of.year - 1, 1, 1) for d in dated):  # counted in a calendar period:
+        out.change_on(date(as_of.year + 1, 1, 1))  # the years move on 1 January
     out.change_on(*(d + timedelta(days=sen2.WINDOW_DAYS) for d in dated if d <= as_of))
     for period in sen2.board_periods(as_of):
         found = sen2.journey_figures(journey, period.start, period.end, as_of, pack)
