@@ -31,6 +31,9 @@ class IngestSettings(BaseSettings):
     )
     token_audience: str = "casewatch-ingest"
     max_batch: int = Field(default=5000, ge=1, description="events in one POST")
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="request body; larger is refused unread"
+    )
 
     def state_file(self, settings: Settings) -> Path:
         return self.state_path or settings.data_dir / "ingest" / "state.sqlite"
