@@ -19,7 +19,13 @@ HELP = {
 
 
 def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    from services.ingest import secret
     from services.ingest.runner import IngestOptions, run_ingest
+
+    mapping = [Path(args.mapping)] if getattr(args, "mapping", None) else []
+    if (refused := secret.refusal(settings, [Path(args.path), *mapping])) is not None:
+        print(f"casewatch ingest: {refused}", file=sys.stderr)
+        return 2
 
     options = IngestOptions(
         kind=args.format,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -77,6 +78,10 @@ def run_stack(settings: Settings, *, children: int, seed: int, port: int) -> int
             CASEWATCH_KAFKA_BOOTSTRAP=broker.bootstrap,
             CASEWATCH_SHORT_TIMEOUTS="1",
             CASEWATCH_DATA_DIR=str(home),
+            # its own secret: the demo is the demo's, and nothing here is kept past `up`
+            CASEWATCH_PERSON_KEY_SECRET=os.environ.get(
+                "CASEWATCH_PERSON_KEY_SECRET", secrets.token_hex(32)
+            ),
             CASEWATCH_ALERTS_PORT=str(port),
             CASEWATCH_WORKER_WEB_PORT=str(free_port()),
             CASEWATCH_WORKER_TIMER_SECONDS=os.environ.get("CASEWATCH_WORKER_TIMER_SECONDS", "30"),

@@ -330,9 +330,14 @@ def create_app(
 def serve(settings: Settings) -> int:
     import uvicorn
 
+    from services.ingest import secret
+
     config = IngestSettings()
     if not config.token_secret.get_secret_value():
         log.error("set CASEWATCH_INGEST_TOKEN_SECRET (32+ characters) to serve the ingest API")
+        return 2
+    if secret.development_secret(settings):  # the API never carries demo-data output
+        log.error("the ingest API does not start with the development secret: %s", secret.HOW)
         return 2
     uvicorn.run(
         create_app(settings, config),
