@@ -57,6 +57,7 @@ def cmd_ingest_token(settings: Settings, args: argparse.Namespace) -> int:
             sources=args.source,
             audience=config.token_audience,
             ttl=timedelta(days=args.days),
+            event_types=args.event_type,
         )
     )
     return 0
@@ -93,6 +94,11 @@ def add_ingest_parser(sub: Any) -> None:
     token.add_argument("--subject", required=True, help="who the integrator is")
     token.add_argument(
         "--source", action="append", required=True, help="a source system it may publish as"
+    )
+    token.add_argument(
+        "--event-type",
+        action="append",
+        help="an event type it may publish (default: all its sources may, docs/ingest.md)",
     )
     token.add_argument("--days", type=float, default=90.0, help="how long the token lasts")
     token.set_defaults(func=cmd_ingest_token)

@@ -22,6 +22,7 @@ from types import FrameType
 
 from services.alerts.commands import DEMO_TEAM_MANAGERS, demo_sign_in_links, service_token
 from services.runtime.broker import EmbeddedBroker, ensure_topics, free_port, wait_for_port
+from services.runtime.files import private_dir
 from services.runtime.settings import Settings
 
 
@@ -56,7 +57,7 @@ def _open_alerts(url: str, token: str) -> int | None:
 def run_stack(settings: Settings, *, children: int, seed: int, port: int) -> int:
     home = settings.data_dir.resolve() / "up"
     shutil.rmtree(home, ignore_errors=True)  # the in-memory broker starts empty, so must we
-    home.mkdir(parents=True)
+    private_dir(home)
     port = port if _port_free(port) else free_port()
 
     broker = EmbeddedBroker(log_path=home / "broker.log").start()
