@@ -3,7 +3,8 @@
 The adapters name their own sources (``liquidlogic``, ``sen2``, ``health`` or the health
 mapping's ``source_system``), so a refusal here means a source named outside the table or a
 fact an adapter should not make: each refused event is a per-record error
-(``R-DATA-AUTHORITY``) and is not published.
+(``R-DATA-AUTHORITY``, naming the record unless its key is a person id) and is not
+published.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ def refuse_unentitled(reading: ExportReading) -> ExportReading:
             kept.append(event)
             continue
         scope = event.source_record_key.split(":", 1)[0]
-        message = f"record {event.source_record_key}: {reason}; not published"
+        # a person table's record key is a person id, which no message quotes
+        record = f"a {scope} record" if "person" in scope.lower() else event.source_record_key
+        message = f"{record}: {reason}; not published"
         reading.issues.append(Issue(scope, None, None, RULE, message))
         refused.add(event.source_record_key)
     if refused:

@@ -43,7 +43,7 @@ def test_an_adapter_s_fact_its_source_may_not_state_is_a_per_record_error() -> N
         "health_referrals",
     )
     assert issue.message == (
-        "record health_referrals:ab:H2: a health source ('health-camhs') may not assert "
+        "health_referrals:ab:H2: a health source ('health-camhs') may not assert "
         "plan.ceased; not published"
     )
     sent: list[Event] = []
@@ -51,6 +51,18 @@ def test_an_adapter_s_fact_its_source_may_not_state_is_a_per_record_error() -> N
     for e in (good, bad):
         sink(e, event_json(e))
     assert sent == [good]  # an SSD export streamed while read never sends the refused one
+
+
+def test_a_person_record_is_named_without_its_person_id() -> None:
+    from schemas.events import PersonRegistered
+
+    moved = PersonRegistered(child_ref="P-1001", caseworker_id="cw-9")
+    reading = refuse_unentitled(
+        ExportReading([event("sen2", moved, "ssd_person:P-1001")], [], 1, 0)
+    )
+    (issue,) = reading.issues
+    assert "P-1001" not in issue.message
+    assert issue.message.startswith("a ssd_person record: a sen2_return source ('sen2')")
 
 
 def test_the_health_mapping_must_name_a_health_source(tmp_path: Path) -> None:
