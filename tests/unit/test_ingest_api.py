@@ -377,3 +377,19 @@ def test_the_openapi_documents_every_refusal(client: TestClient) -> None:
     for path in ("/v1/sources/{source}/events", "/v1/sources/{source}/events/batch"):
         documented = set(paths[path]["post"]["responses"])
         assert {"202", "400", "401", "403", "413", "422", "503"} <= documented
+
+
+def test_the_app_serves_again_after_a_lifespan_ended(tmp_path: Path, sent: list[Event]) -> None:
+    """Found by the fuzzer: the first lifespan's end closed the state for good (500 after)."""
+
+    def publish(events: Sequence[Event]) -> PublishReport:
+        sent.extend(events)
+        return PublishReport(len(events), 0)
+
+    config = IngestSettings(state_path=tmp_path / "s.sqlite", token_secret=SecretStr(TOKEN_SECRET))
+    app = create_app(Settings(data_dir=tmp_path), config, publish=publish)
+    for _ in range(2):
+        with TestClient(app) as client:
+            response = client.post("/v1/sources/health/events", json=REFERRAL, headers=token("*"))
+            assert response.status_code == 202, response.text
+    assert len(sent) == 2

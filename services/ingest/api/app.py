@@ -123,9 +123,20 @@ class IngestService:
     def __init__(self, settings: Settings, config: IngestSettings, publish: Publish) -> None:
         self.settings, self.config, self.publish = settings, config, publish
         self.secret = settings.person_key_secret.get_secret_value()
-        self.state = IngestState(config.state_file(settings), threads=True)
-        self.linker = IdentityLinker(self.secret, links=self.state.links())
         self.lock = threading.Lock()
+        self.open()
+
+    def open(self) -> None:
+        """Open the state (again, after a lifespan closed it: an app may serve several)."""
+        with self.lock:
+            self.state = IngestState(self.config.state_file(self.settings), threads=True)
+            self.linker = IdentityLinker(self.secret, links=self.state.links())
+            self.closed = False
+
+    def close(self) -> None:
+        with self.lock:
+            self.state.close()
+            self.closed = True
 
     def integrator(self, credentials: HTTPAuthorizationCredentials | None) -> Integrator:
         secret = self.config.token_secret.get_secret_value()
@@ -268,10 +279,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if service.closed:
+            service.open()
         yield
         for p in producer:
             p.close()
-        service.state.close()
+        producer.clear()
+        service.close()
 
     app = FastAPI(
         lifespan=lifespan,
