@@ -30,5 +30,5 @@ def refusal(settings: Settings, paths: list[Path]) -> str | None:
         return None
     return (
         "CASEWATCH_PERSON_KEY_SECRET is not set, and the development secret it falls back to "
-        "is public: it is only for `casewatch demo-data` output, which this is not. " + HOW
+        f"is public: it is only for `casewatch demo-data` output, which this is not; {HOW}"
     )
