@@ -15,6 +15,7 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
+from schemas.authority import sources_for
 from schemas.events import (
     AssessmentCompleted,
     AssessmentRequested,
@@ -54,7 +55,7 @@ def child_events(i: int, rng: random.Random, today: date = TODAY) -> list[Event]
         n += 1
         events.append(
             make_event(
-                source_system="bench",
+                source_system=sources_for(payload.type)[0],  # type: ignore[attr-defined]
                 source_record_key=f"c{i}:{n}",
                 person_key=pk,
                 occurred_at=_at(on),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from services.ingest import cli as ingest_cli
 from services.runtime import logs
+from services.runtime.files import private_dir
 from services.runtime.settings import Settings
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from services.alerts.web.app import create_app
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     uvicorn.run(
         create_app(settings),
         host=settings.alerts_host,
@@ -105,7 +106,7 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_notify_digest(settings: Settings, _: argparse.Namespace) -> int:
     from services.alerts.commands import notify_digest
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     return notify_digest(settings)
 
 

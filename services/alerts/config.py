@@ -27,6 +27,9 @@ class AlertSettings(BaseSettings):
     team_managers: dict[str, str] = Field(default={}, description="team → manager's subject")
     sweep_seconds: float = Field(default=60.0, gt=0, description="escalation and snooze check")
     max_snooze_days: int = Field(default=90, ge=1)
+    max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="request body; larger is refused unread (413)"
+    )
 
     auth_issuer: str = "casewatch-embedded"
     auth_audience: str = "casewatch-alerts"

@@ -30,7 +30,19 @@ def iso_date(text: str) -> date:
 
 
 def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    from services.ingest import secret
+    from services.ingest.inputs import NothingToRead, resolve
     from services.ingest.runner import IngestOptions, run_ingest
+
+    try:  # a path that holds nothing to read is the first thing to say
+        resolve(Path(args.path), args.format)
+    except NothingToRead as error:
+        print(f"casewatch ingest {args.format}: {error}", file=sys.stderr)
+        return 2
+    mapping = [Path(args.mapping)] if getattr(args, "mapping", None) else []
+    if (refused := secret.refusal(settings, [Path(args.path), *mapping])) is not None:
+        print(f"casewatch ingest: {refused}", file=sys.stderr)
+        return 2
 
     options = IngestOptions(
         kind=args.format,
@@ -62,6 +74,7 @@ def cmd_ingest_token(settings: Settings, args: argparse.Namespace) -> int:
             sources=args.source,
             audience=config.token_audience,
             ttl=timedelta(days=args.days),
+            event_types=args.event_type,
         )
     )
     return 0
@@ -98,6 +111,11 @@ def add_ingest_parser(sub: Any) -> None:
     token.add_argument("--subject", required=True, help="who the integrator is")
     token.add_argument(
         "--source", action="append", required=True, help="a source system it may publish as"
+    )
+    token.add_argument(
+        "--event-type",
+        action="append",
+        help="an event type it may publish (default: all its sources may, docs/ingest.md)",
     )
     token.add_argument("--days", type=float, default=90.0, help="how long the token lasts")
     token.set_defaults(func=cmd_ingest_token)

@@ -45,6 +45,9 @@ class IngestSettings(BaseSettings):
     )
     token_audience: str = "casewatch-ingest"
     max_batch: int = Field(default=5000, ge=1, description="events in one POST")
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="request body; larger is refused unread"
+    )
 
     def date_ranges(self) -> DateRanges:
         return DateRanges(self.birth_not_before, self.facts_not_before, self.scheduled_years_ahead)

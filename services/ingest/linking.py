@@ -145,6 +145,16 @@ class IdentityLinker:
                 conflicts.append(kind)
         return tuple(sorted(set(conflicts)))
 
+    def forget_added(self) -> None:
+        """Undo every link made since :attr:`added` was last saved (a refused request)."""
+        for digest in self.added:
+            self.links.pop(digest, None)
+        self.added.clear()
+        self._systems.clear()
+        for key, kind in self.links.values():
+            if kind not in SHARED_KINDS:
+                self._systems.setdefault(key, set()).add(kind)
+
     def _link(self, key: str, identifiers: Iterable[Identifier]) -> None:
         for identifier in identifiers:
             digest = self.digest(identifier)

@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Protocol, Self, TextIO
 
 from schemas.events import Event
+from services.ingest.authority import entitled_only, refuse_unentitled
 from services.ingest.config import IngestSettings
 from services.ingest.dates import DEFAULT_RANGES, DateRanges
 from services.ingest.export import read_kind
@@ -144,7 +145,7 @@ def _run(
         if options.kind == "ssd" and not (options.dry_run or options.all_or_nothing):
             known[SSD_SOURCE] = state.published(SSD_SOURCE)  # before the producer writes
             streaming = stack.enter_context(producer((state.path, SSD_SOURCE)))
-            sink = _sink(streaming, known[SSD_SOURCE], options.republish)
+            sink = entitled_only(_sink(streaming, known[SSD_SOURCE], options.republish))
         bar = ProgressBar("reading", err)
         reading = read(
             options,
@@ -162,6 +163,7 @@ def _run(
             _report(out, err, options, reading.issues, reading, 0, 0)
             err.write(f"casewatch ingest {options.kind}: {verdict.line}\n")
             return 2
+        refuse_unentitled(reading)  # R-DATA-AUTHORITY: a source stating what it does not own
         diff = state.diff(reading, known)
         issues = [*reading.issues, *diff.gone]
         rejected = any(i.severity == "error" for i in issues)

@@ -23,6 +23,7 @@ from types import TracebackType
 
 from schemas.events import Event
 from services.ingest.issues import ExportReading, Issue
+from services.runtime.files import private_file
 
 # record keys of these scopes are case-system ids that may be quoted; the others hold
 # person ids or references and are only counted
@@ -76,7 +77,7 @@ class IngestState:
     """The state file. Use as a context manager; nothing is written until :meth:`commit`."""
 
     def __init__(self, path: Path, *, threads: bool = False) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # 0600 in a 0700 folder: it links identifiers to children
         self.path = path
         # threads: the API's worker threads share it, one at a time under the service's lock
         self._db = sqlite3.connect(path, check_same_thread=not threads)

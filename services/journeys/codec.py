@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 
 from pydantic import TypeAdapter, ValidationError
 
+from schemas.authority import event_refusal
 from schemas.dates import SCHEDULED_TYPES
 from schemas.events import EVENT_ADAPTER, EVENT_TYPES, Event
 from schemas.flags import FlagRecord
@@ -41,6 +42,7 @@ class DeadLetter:
     """Why an event cannot be folded. ``detail`` names fields, never their values."""
 
     reason: str  # undecodable | unknown_type | schema_invalid | key_mismatch | future_dated
+    # | not_entitled (schemas.authority)
     detail: str
     original: bytes | None
 
@@ -85,6 +87,8 @@ def decode_event(
     if not_after is not None and (late := _future(event, not_after)):
         # A clock set wrong upstream; folding it would hide the child's real next deadline.
         return DeadLetter("future_dated", late, value)
+    if (refused := event_refusal(event)) is not None:  # a source stating what it does not own
+        return DeadLetter("not_entitled", refused, value)
     return event
 
 

@@ -9,13 +9,14 @@ from prometheus_client import CollectorRegistry, start_http_server
 
 from services.journeys.app import create_app
 from services.runtime.clock import clock_for
+from services.runtime.files import private_dir
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def run_worker(settings: Settings) -> int:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     registry = CollectorRegistry()
     start_http_server(
         settings.worker_web_port, addr=settings.worker_metrics_host, registry=registry

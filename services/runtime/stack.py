@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -33,6 +34,7 @@ from services.alerts.commands import (
     service_token,
 )
 from services.runtime.broker import EmbeddedBroker, ensure_topics, free_port, wait_for_port
+from services.runtime.files import private_dir
 from services.runtime.roster import write_roster
 from services.runtime.settings import Settings
 from services.runtime.supervisor import Supervisor, exit_text
@@ -126,7 +128,7 @@ def _open_alerts(url: str, token: str) -> int | None:
 def run_stack(settings: Settings, *, children: int, seed: int, port: int) -> int:
     home = stack_home(settings.data_dir)
     shutil.rmtree(home, ignore_errors=True)  # the in-memory broker starts empty, so must we
-    home.mkdir(parents=True)
+    private_dir(home)
     port = port if _port_free(port) else free_port()
 
     handler = _log_to(home / "up.log")
@@ -149,6 +151,10 @@ def run_stack(settings: Settings, *, children: int, seed: int, port: int) -> int
             CASEWATCH_KAFKA_BOOTSTRAP=broker.bootstrap,
             CASEWATCH_SHORT_TIMEOUTS="1",
             CASEWATCH_DATA_DIR=str(home),
+            # its own secret: the demo is the demo's, and nothing here is kept past `up`
+            CASEWATCH_PERSON_KEY_SECRET=os.environ.get(
+                "CASEWATCH_PERSON_KEY_SECRET", secrets.token_hex(32)
+            ),
             CASEWATCH_ALERTS_PORT=str(port),
             CASEWATCH_WORKER_WEB_PORT=str(free_port()),
             CASEWATCH_WORKER_TIMER_SECONDS=os.environ.get("CASEWATCH_WORKER_TIMER_SECONDS", "30"),

@@ -28,8 +28,13 @@ from services.cli import all_topics
 from services.ingest.demo.authority import write_demo_export
 from services.ingest.ssd.adapter import read_ssd_export
 from services.runtime.broker import EmbeddedBroker, ensure_topics, free_port, wait_for_port
-from services.runtime.settings import DEV_PERSON_KEY_SECRET, Settings
-from tests.integration.conftest import casewatch_process, poll_until, service_env
+from services.runtime.settings import Settings
+from tests.integration.conftest import (
+    TEST_PERSON_KEY_SECRET,
+    casewatch_process,
+    poll_until,
+    service_env,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -189,7 +194,7 @@ def personal_data(export: Path) -> list[str]:
             values |= {f'"{row["pers_person_id"]}"', row["pers_upn"], row["pers_dob"][:10]}
             values |= {f"{row['pers_forename']} {row['pers_surname']}", row["pers_surname"]}
             values.add(row["pers_single_unique_id"])  # the NHS number health referrals carry
-    reading = read_ssd_export(export, secret=DEV_PERSON_KEY_SECRET, extracted_at=datetime.now(UTC))
+    reading = read_ssd_export(export, secret=TEST_PERSON_KEY_SECRET, extracted_at=datetime.now(UTC))
     values |= {e.person_key for e in reading.events}
     return sorted(v for v in values if len(v) >= 4)
 

@@ -61,8 +61,13 @@ def casewatch_process(
             proc.wait()
 
 
+# a council's own secret: tests ingest exports that are not (or no longer) the demo's
+TEST_PERSON_KEY_SECRET = "an-integration-test-person-key-secret"
+
+
 def service_env(broker: EmbeddedBroker, data_dir: Path, **extra: str) -> dict[str, str]:
     return {
+        "CASEWATCH_PERSON_KEY_SECRET": TEST_PERSON_KEY_SECRET,
         "CASEWATCH_KAFKA_BOOTSTRAP": broker.bootstrap,
         "CASEWATCH_SHORT_TIMEOUTS": "1",
         "CASEWATCH_DATA_DIR": str(data_dir),

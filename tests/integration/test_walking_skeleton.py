@@ -22,7 +22,7 @@ from services.cli import all_topics
 from services.ingest.identity import person_key
 from services.journeys.domain.calendar import add_months
 from services.runtime.broker import EmbeddedBroker, ensure_topics, wait_for_port
-from services.runtime.settings import DEV_PERSON_KEY_SECRET, Settings
+from services.runtime.settings import Settings
 from tests.integration.conftest import casewatch_process, poll_until, read_topic, service_env
 
 pytestmark = pytest.mark.integration
@@ -234,7 +234,7 @@ def test_lapsed_review_reaches_the_caseworker_inbox_once(
 
     # Personal data: no name, date of birth or person key in any log, the ingest output, a
     # notification or a metric exposition.
-    secret = DEV_PERSON_KEY_SECRET
+    secret = env["CASEWATCH_PERSON_KEY_SECRET"]
     forbidden = [
         "Ada",
         "Lovelace",

@@ -166,7 +166,8 @@ def test_refusals_are_a_metric_without_values(store: AlertStore) -> None:
 
 
 def test_the_api_answers_a_reassignment_off_the_roster_with_422(tmp_path: Path) -> None:
-    """The adversarial run's 100,000-character id and a caseworker who does not exist."""
+    """A too-long id, a caseworker who does not exist, and the adversarial run's
+    100,000-character id (over the body limit: refused unread)."""
     store = AlertStore(f"sqlite:///{tmp_path / 'alerts.db'}", Roster(ROSTER))
     store.apply(flag())
     config = AlertSettings()
@@ -177,12 +178,14 @@ def test_the_api_answers_a_reassignment_off_the_roster_with_422(tmp_path: Path) 
     try:
         with TestClient(app, headers={"Authorization": f"Bearer {admin}"}) as client:
             for target, says in [
-                ("x" * 100_000, "a caseworker ID is"),
+                ("x" * 10_000, "a caseworker ID is"),
                 ("cw-nobody", "not on the roster"),
             ]:
                 answer = client.post(f"/alerts/{fid(1)}/reassign", json={"caseworker_id": target})
                 assert answer.status_code == 422
                 assert says in answer.text and "xxxx" not in answer.text
+            huge = client.post(f"/alerts/{fid(1)}/reassign", json={"caseworker_id": "x" * 100_000})
+            assert huge.status_code == 413 and "xxxx" not in huge.text
             moved = client.post(f"/alerts/{fid(1)}/reassign", json={"caseworker_id": "cw-ben"})
             assert moved.status_code == 200 and moved.json()["caseworker_id"] == "cw-ben"
             metrics = client.get("/metrics").text

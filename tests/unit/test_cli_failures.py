@@ -44,6 +44,8 @@ def copy(demo: Path, tmp_path: Path) -> Path:
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     data = tmp_path / "data"
     monkeypatch.setenv("CASEWATCH_DATA_DIR", str(data))
+    # the exports here are edited demo output: a real secret, as a council would set one
+    monkeypatch.setenv("CASEWATCH_PERSON_KEY_SECRET", "a-cli-failures-test-person-key-secret")
     return data
 
 

@@ -28,6 +28,7 @@ from services.alerts.config import AlertSettings
 from services.alerts.notify.digest import Digest, Heard, digest_of, heard_by
 from services.alerts.store.store import AlertStore, DigestMark, DigestWindow
 from services.journeys.domain.pack import RuleGuidance
+from services.runtime.files import write_private
 from services.runtime.roster import well_formed
 from services.runtime.settings import Settings
 
@@ -82,10 +83,9 @@ class Outbox:
     def send(self, digest: Digest) -> None:
         to = address_of(self.config, digest.recipient)
         to = to or f"{digest.recipient}@{NO_ADDRESS_DOMAIN}"
-        self.folder.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         name = f"{stamp}-digest-{re.sub(r'[^A-Za-z0-9_.-]', '_', digest.recipient)}.eml"
-        (self.folder / name).write_bytes(bytes(email_of(digest, self.config.mail_from, to)))
+        write_private(self.folder / name, bytes(email_of(digest, self.config.mail_from, to)))
 
 
 class Smtp:

@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 
+from services.runtime.files import private_file
+
 WRITE = {"casewatch_write": True}
 """Execution options of a writing transaction (``BEGIN IMMEDIATE`` on SQLite)."""
 
@@ -18,7 +20,7 @@ def engine_for(url: str) -> Engine:
         return create_engine(parsed, hide_parameters=True, pool_pre_ping=True)
     if parsed.database in (None, "", ":memory:"):
         raise ValueError("the alert store needs a file-backed SQLite database or PostgreSQL")
-    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    private_file(Path(parsed.database))  # 0600 (its -wal and -shm files follow its mode)
     engine = create_engine(parsed, hide_parameters=True, connect_args={"timeout": 30})
     event.listen(engine, "connect", _sqlite_connected)
     event.listen(engine, "begin", _sqlite_begin)

@@ -35,6 +35,7 @@ from services.alerts.web.lists import BadListParameter
 from services.alerts.web.pages import STYLESHEET, e, page
 from services.alerts.web.words import Words
 from services.runtime.clock import Clock, clock_for
+from services.runtime.http import RequestLimits
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,10 @@ def create_app(
         redoc_url=None,
     )
     app.state.alert_service = service
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(
+        RequestLimits, max_body=config.max_body_bytes, authenticate=signin.credentials_present
+    )
+    app.add_middleware(SecurityHeaders)  # outermost: refusals at the edge get the headers too
     _answer_refusals(app, metrics)
     app.include_router(json_api.router)
     app.include_router(inbox.router)
@@ -192,7 +196,7 @@ def _refusal(request: Request, status: int, title: str, detail: str) -> Response
 
 
 class SecurityHeaders:
-    """Adds ``SECURITY_HEADERS`` to every HTTP response."""
+    """Adds ``SECURITY_HEADERS`` to every HTTP response that did not set its own."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -204,7 +208,10 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).update(SECURITY_HEADERS)
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:  # a page may set a stricter or its own value
+                        headers[name] = value
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

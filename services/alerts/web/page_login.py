@@ -9,8 +9,14 @@ from services.alerts.web.pages import page
 MINT = "casewatch token --role caseworker --sub cw-01 --team north"
 
 
-def login_page(*, local_keys: bool, failed: bool = False) -> str:
+def login_page(*, local_keys: bool, failed: bool = False, foreign: bool = False) -> str:
     parts = ["<h1>Sign in to casewatch</h1>"]
+    if foreign:
+        parts.append(
+            '<div class="error-summary" role="alert" tabindex="-1"><h2>There is a problem</h2>'
+            '<p class="body">That sign-in came from another site, so it was refused. Sign in '
+            "on this page instead.</p></div>"
+        )
     if failed:
         parts.append(
             '<div class="error-summary" role="alert" tabindex="-1"><h2>There is a problem</h2>'

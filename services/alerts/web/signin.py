@@ -68,6 +68,32 @@ def signed_in(request: Request, service: Service) -> Reader:
     raise NotSignedIn("sign in first")
 
 
+def credentials_present(method: str, path: str, headers: dict[str, str]) -> str | None:
+    """Before a write's body is read: refuse (401) a request that carries no credentials at
+    all. The token itself is verified as the request is handled (a JWKS may need fetching)."""
+    if method in ("GET", "HEAD", "OPTIONS") or path == "/login":
+        return None
+    if "authorization" in headers or f"{SESSION_COOKIE}=" in headers.get("cookie", ""):
+        return None
+    return "sign in first"
+
+
+def foreign_origin(request: Request) -> bool:
+    """A request a page of another site made the browser send (login CSRF):
+    its ``Origin`` names another host, or ``Sec-Fetch-Site`` (set by the browser, not by the
+    page) says it is cross-site. ``Origin: null`` is ambiguous (any page can send it), so it
+    passes only when ``Sec-Fetch-Site`` vouches for the request."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False  # not a browser form (curl, a proxy), or a browser of before Origin
+    if origin == "null":
+        return fetch_site is None
+    return urlsplit(origin).netloc != request.headers.get("host")
+
+
 def alert_reader(reader: Annotated[Reader, Depends(signed_in)]) -> Reader:
     """A person who may read alerts: caseworker, manager or admin (not an integrator)."""
     if not reader.principal.reads_alerts:
@@ -110,11 +136,19 @@ def login_page(request: Request, service: Service, token: str | None = None) -> 
     provider, tokens do not belong in URLs); ``/login`` explains how to get a token."""
     if token is not None and service.config.local_keys:
         return _sign_in(request, service, token)
-    return HTMLResponse(page_login.login_page(local_keys=service.config.local_keys))
+    page = HTMLResponse(page_login.login_page(local_keys=service.config.local_keys))
+    # the form's post then carries this site's Origin even in browsers without Sec-Fetch-Site
+    # (under no-referrer it would carry "null", which any other site can send too)
+    page.headers["Referrer-Policy"] = "same-origin"
+    return page
 
 
 @router.post("/login", response_class=HTMLResponse)
 def login_form(request: Request, service: Service, token: Annotated[str, Form()]) -> Response:
+    if foreign_origin(request):  # another site signing this browser in as someone else
+        service.metrics.count_denied("csrf")
+        page = page_login.login_page(local_keys=service.config.local_keys, foreign=True)
+        return HTMLResponse(page, status_code=403)
     return _sign_in(request, service, token.strip())
 
 

@@ -1,13 +1,18 @@
 """``casewatch serve ingest``: the HTTP ingest API (FastAPI).
 
 ``POST /v1/sources/{source}/events`` takes one event, ``…/events/batch`` up to
-``CASEWATCH_INGEST_MAX_BATCH``; a batch is all or nothing.  The body names the child by the
+``CASEWATCH_INGEST_MAX_BATCH``; a batch is all or nothing: every event is checked (fields,
+dates, identity, source authority, size) before any is sent, and a broker that does not
+acknowledge them all is a 503 (re-posting the batch publishes the same ids).  The token is
+checked before the body is read (401), and a body over ``CASEWATCH_INGEST_MAX_BODY_BYTES``
+is refused unread (413).  The body names the child by the
 source system's own id and/or UPN, ULN, NHS number (linked as for files) and carries a
 payload of the event contract; casewatch computes the person key and the deterministic
 event id, so re-posting a fact publishes the same id.  Invalid input is a 422 whose
-``detail`` lists every field error (``loc``, ``msg``, ``type``), never a value.  Tokens:
-``tokens``.  ``/asyncapi.yaml`` and ``/schemas/<name>`` publish the topic contracts; OpenAPI
-is at ``/openapi.json`` and ``/docs``.
+``detail`` lists every field error (``loc``, ``msg``, ``type``), never a value; a body that
+is not JSON is a 400; an event its source may not state (``schemas.authority``) or its token
+does not cover is a 403.  Tokens: ``tokens``.  ``/asyncapi.yaml`` and ``/schemas/<name>``
+publish the topic contracts; OpenAPI is at ``/openapi.json`` and ``/docs``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
@@ -32,9 +38,11 @@ from services.ingest.api import asyncapi
 from services.ingest.api.tokens import Integrator, InvalidToken, verify_token
 from services.ingest.config import IngestSettings
 from services.ingest.dates import DateRanges
+from services.ingest.envelope import event_json
 from services.ingest.linking import IdentityLinker
 from services.ingest.publisher import EventPublisher, PublishReport
 from services.ingest.state import IngestState
+from services.runtime.http import RequestLimits
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -81,6 +89,25 @@ class Accepted(BaseModel):
     event_ids: list[str]
 
 
+class Refusal(BaseModel):
+    detail: str | list[dict[str, Any]]
+
+
+def _refusal(description: str) -> dict[str, Any]:
+    return {"model": Refusal, "description": description}
+
+
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    400: _refusal("the body is not JSON"),
+    401: _refusal("no valid bearer token (checked before the body is read)"),
+    403: _refusal("the token, or the source authority table, does not allow an event"),
+    413: _refusal("the body is over CASEWATCH_INGEST_MAX_BODY_BYTES (refused unread)"),
+    422: _refusal("field errors: loc, msg and type of each, never the value"),
+    503: _refusal("the broker did not acknowledge every event: post the same events again"),
+}
+MAX_EVENT_BYTES = 256 * 1024  # one fact about a child, as published; far above any real one
+
+
 bearer = HTTPBearer(auto_error=False)
 
 
@@ -115,10 +142,21 @@ class IngestService:
     def __init__(self, settings: Settings, config: IngestSettings, publish: Publish) -> None:
         self.settings, self.config, self.publish = settings, config, publish
         self.secret = settings.person_key_secret.get_secret_value()
-        self.state = IngestState(config.state_file(settings), threads=True)
-        self.linker = IdentityLinker(self.secret, links=self.state.links())
         self.lock = threading.Lock()
         self.ranges = config.date_ranges()
+        self.open()
+
+    def open(self) -> None:
+        """Open the state (again, after a lifespan closed it: an app may serve several)."""
+        with self.lock:
+            self.state = IngestState(self.config.state_file(self.settings), threads=True)
+            self.linker = IdentityLinker(self.secret, links=self.state.links())
+            self.closed = False
+
+    def close(self) -> None:
+        with self.lock:
+            self.state.close()
+            self.closed = True
 
     def integrator(self, credentials: HTTPAuthorizationCredentials | None) -> Integrator:
         secret = self.config.token_secret.get_secret_value()
@@ -132,7 +170,33 @@ class IngestService:
             log.info("ingest token refused: %s", error)
             raise HTTPException(401, "invalid token", {"WWW-Authenticate": "Bearer"}) from None
 
-    def accept(self, source: str, incoming: Sequence[IncomingEvent], prefix: list[Any]) -> Accepted:
+    def authenticate(self, method: str, path: str, headers: dict[str, str]) -> str | None:
+        """Before the body is read: why a publishing request may not go on (401), or None."""
+        if method != "POST" or not path.startswith("/v1/"):
+            return None
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return "a bearer token is required"
+        try:
+            self.integrator(HTTPAuthorizationCredentials(scheme="Bearer", credentials=token))
+        except HTTPException as refused:
+            return str(refused.detail)
+        return None
+
+    def accept(
+        self,
+        source: str,
+        incoming: Sequence[IncomingEvent],
+        prefix: list[Any],
+        integrator: Integrator,
+    ) -> Accepted:
+        refused = [
+            f"event {n} ({item.payload.type}): {reason}"
+            for n, item in enumerate(incoming)
+            if (reason := integrator.refusal(source, item.payload.type, dict(item.payload)))
+        ]
+        if refused:  # nothing is published from a batch holding a fact the source may not state
+            raise HTTPException(403, "; ".join(refused[:20]))
         latest = datetime.now(UTC).date() + timedelta(days=self.config.future_tolerance_days)
         errors = [
             _field_error([*prefix, n, *where], f"{message} ({rule})", rule)
@@ -144,14 +208,27 @@ class IngestService:
                 self._key(source, item, [*prefix, n], errors) for n, item in enumerate(incoming)
             ]
             if errors:
+                self.linker.forget_added()
                 raise HTTPException(422, errors)
             now = datetime.now(UTC)
             events = [
                 self._event(source, item, key, now)
                 for item, key in zip(incoming, keys, strict=True)
             ]
-            report = self.publish(events)
+            for n, event in enumerate(events):
+                if len(event_json(event)) > MAX_EVENT_BYTES:
+                    message = f"the event is over {MAX_EVENT_BYTES} bytes as published"
+                    errors.append(_field_error([*prefix, n], message, "too_large"))
+            if errors:
+                self.linker.forget_added()  # a refused request links nobody
+                raise HTTPException(422, errors)
+            try:
+                report = self.publish(events)
+            except Exception as error:  # the broker is unreachable, or refused the batch
+                log.warning("ingest api: publishing failed: %s", type(error).__name__)
+                report = PublishReport(0, len(events))
             if report.failed:
+                self.linker.forget_added()
                 raise HTTPException(503, "the broker did not acknowledge every event: retry")
             self.state.save_links(self.linker.added)
             self.linker.added.clear()
@@ -185,16 +262,23 @@ SourcePath = Annotated[str, Path(pattern=SOURCE, description="the source system,
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def authorised(source: SourcePath, request: Request, credentials: Credentials) -> str:
-    """The source system in the path, if the bearer token may publish as it."""
+@dataclass(frozen=True)
+class Publisher:
+    """The source system in the path and the integrator whose token may publish as it."""
+
+    source: str
+    integrator: Integrator
+
+
+def authorised(source: SourcePath, request: Request, credentials: Credentials) -> Publisher:
     service: IngestService = request.app.state.ingest
     integrator = service.integrator(credentials)
     if not integrator.may_publish(source):
         raise HTTPException(403, f"the token may not publish as {source!r}")
-    return source
+    return Publisher(source, integrator)
 
 
-Authorised = Annotated[str, Depends(authorised)]
+Authorised = Annotated[Publisher, Depends(authorised)]
 
 
 def create_app(
@@ -212,10 +296,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if service.closed:
+            service.open()
         yield
         for p in producer:
             p.close()
-        service.state.close()
+        producer.clear()
+        service.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -225,6 +312,9 @@ def create_app(
         openapi_tags=[{"name": "events", "description": "publish events"}],
     )
     app.state.ingest = service
+    app.add_middleware(
+        RequestLimits, max_body=config.max_body_bytes, authenticate=service.authenticate
+    )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -232,18 +322,22 @@ def create_app(
             _field_error(list(e.get("loc", ())), str(e.get("msg", "")), str(e.get("type", "")))
             for e in exc.errors()
         ]  # no "input": a rejected body may hold personal data
-        return JSONResponse({"detail": detail}, status_code=422)
+        status = 400 if any(e["type"] == "json_invalid" for e in detail) else 422
+        return JSONResponse({"detail": detail}, status_code=status)
 
-    @app.post("/v1/sources/{source}/events", status_code=202, tags=["events"])
-    def post_event(source: Authorised, event: IncomingEvent) -> Accepted:
-        return service.accept(source, [event], ["body"])
+    @app.post("/v1/sources/{source}/events", status_code=202, tags=["events"], responses=REFUSALS)
+    def post_event(publisher: Authorised, event: IncomingEvent) -> Accepted:
+        return service.accept(publisher.source, [event], ["body"], publisher.integrator)
 
-    @app.post("/v1/sources/{source}/events/batch", status_code=202, tags=["events"])
-    def post_batch(source: Authorised, batch: Batch) -> Accepted:
+    @app.post(
+        "/v1/sources/{source}/events/batch", status_code=202, tags=["events"], responses=REFUSALS
+    )
+    def post_batch(publisher: Authorised, batch: Batch) -> Accepted:
         if len(batch.events) > config.max_batch:
             message = f"at most {config.max_batch} events in one batch"
             raise HTTPException(422, [_field_error(["body", "events"], message, "too_long")])
-        return service.accept(source, batch.events, ["body", "events"])
+        events = batch.events
+        return service.accept(publisher.source, events, ["body", "events"], publisher.integrator)
 
     @app.get("/asyncapi.yaml", tags=["contracts"])
     def asyncapi_document(request: Request) -> Response:
@@ -267,9 +361,14 @@ def create_app(
 def serve(settings: Settings) -> int:
     import uvicorn
 
+    from services.ingest import secret
+
     config = IngestSettings()
     if not config.token_secret.get_secret_value():
         log.error("set CASEWATCH_INGEST_TOKEN_SECRET (32+ characters) to serve the ingest API")
+        return 2
+    if secret.development_secret(settings):  # the API never carries demo-data output
+        log.error("the ingest API does not start with the development secret: %s", secret.HOW)
         return 2
     uvicorn.run(
         create_app(settings, config),

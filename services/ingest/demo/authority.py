@@ -24,6 +24,7 @@ from pathlib import Path
 
 from services.ingest.demo.extras import add_extras
 from services.ingest.demo.health import write_health
+from services.ingest.demo.marker import stats, write_marker
 from services.ingest.demo.sen2 import DEMO_LA, SEN2_FILE, write_sen2
 from services.ingest.demo.ssd import Style, write_ssd
 from services.ingest.demo.types import (
@@ -257,9 +258,11 @@ def write_demo_export(
         raise ValueError("children must not be negative")
     built = build_children(children, seed, today)
     style = Style(random.Random(seed + 7) if messy else None)
+    before = stats(out_dir) if out_dir.is_dir() else {}
     write_ssd(out_dir, built, style)
     if health:
         write_health(out_dir, built, style)
     if sen2:
         write_sen2(out_dir / "sen2" / SEN2_FILE, built, today=today, la_code=la_code)
+    write_marker(out_dir, before)  # these children may be keyed with the development secret
     return summarise(built)

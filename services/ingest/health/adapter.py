@@ -23,11 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from schemas.authority import kind_of
 from schemas.events import (
     CODE_MAX,
     Payload,
@@ -62,6 +63,24 @@ class HealthMapping(BaseModel):
     person: PersonColumn
     columns: dict[str, str]
     services: dict[str, str]
+
+    @field_validator("source_system")
+    @classmethod
+    def _a_health_source(cls, source_system: str) -> str:
+        if kind_of(source_system) != "health":
+            raise ValueError(
+                f"{source_system!r} is not a health source: name it health or health-NAME "
+                "(the source authority table, docs/ingest.md)"
+            )
+        return source_system
+
+    @field_validator("file")
+    @classmethod
+    def _beside_the_mapping(cls, file: str) -> str:
+        path = PurePath(file)
+        if not file.strip() or path.is_absolute() or ".." in path.parts or "\\" in file:
+            raise ValueError("must be a file inside the export's folder: a relative path, no '..'")
+        return file
 
     @field_validator("columns")
     @classmethod
@@ -135,7 +154,12 @@ def read_health_referrals(
         result.issues.append(loaded)
         return result
     spec = loaded.spec()
-    table, issue = read_csv(path if path.is_file() else directory / spec.file, spec)
+    named = path if path.is_file() else directory / spec.file
+    if not path.is_file() and not named.resolve().is_relative_to(directory.resolve()):
+        message = f"{spec.file!r} leads outside the export's folder (a link): not read"
+        result.issues.append(Issue(MAPPING_FILE, None, "file", "R-DATA-FILE", message))
+        return result
+    table, issue = read_csv(named, spec)
     if table is None:
         result.issues.append(issue or Issue(spec.file, None, None, "R-DATA-FILE", "not read"))
         return result
