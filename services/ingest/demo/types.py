@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from services.ingest.identifiers import uln_with_check, upn_with_check
+from services.ingest.identifiers import nhs_with_check, uln_with_check, upn_with_check
 
 CASEWORKERS: dict[str, str] = {
     f"cw-{n:02d}": team
@@ -35,8 +35,13 @@ def uln(child: DemoChild) -> str:
 
 
 def nhs_number(child: DemoChild) -> str:
-    """NHS numbers starting 999 are reserved for testing."""
-    return f"999{child.number:07d}"
+    """An NHS number with its check digit, in the range reserved for testing (999...): the
+    child's number in digits 4-8, digit 9 the first that lets a check digit fit."""
+    n = child.number
+    if n >= 100_000:  # beyond any demo: digits 4-9, and no number if no check digit fits
+        return nhs_with_check(f"999{n:06d}") or ""
+    found = (nhs_with_check(f"999{n:05d}{d}") for d in range(10))
+    return next(number for number in found if number is not None)
 
 
 def names(child: DemoChild) -> tuple[str, str]:

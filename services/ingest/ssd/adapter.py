@@ -40,7 +40,7 @@ from services.ingest.csvtable import RowCheck, Table, TableSpec, lines_text, rea
 from services.ingest.issues import ExportReading, Issue
 from services.ingest.linking import IdentityLinker
 from services.ingest.ssd.link import Index, Link, Parent, link_to, plans_by_request, put
-from services.ingest.ssd.more import assignments, needs, persons, placements
+from services.ingest.ssd.more import assignments, identifier_checks, needs, persons, placements
 from services.ingest.ssd.reading import SsdReading
 from services.ingest.ssd.tables import (
     ACTIVE_PLANS,
@@ -64,6 +64,7 @@ def _sends(reading: SsdReading, table: Table, persons: Index) -> Index:
         send_id = check.key()
         person = link_to(check, "send_person_id", persons, PERSON)
         given = any(check.row[c] for c in ("send_upn", "send_uln", "send_upn_unknown"))
+        identifier_checks(check, {"send_upn": "upn", "send_uln": "uln"}, "send_upn_unknown")
         if person is not None and not person.has_upn and not given:
             check.warn(None, "R-DATA-UPN", "no UPN, ULN or UPN-unknown reason")
         if reading.accept(check) and person is not None:
