@@ -122,3 +122,18 @@ def identifier_fault(kind: str, value: str) -> tuple[str, str] | None:
     rule, fault = checks[kind]
     why = fault(value)
     return (rule, why) if why is not None else None
+
+
+# A UK postcode's shape (BS 7666, as GOV.UK's data standards give it): an outward code (area,
+# district) and an inward code (sector digit, two unit letters, never C I K M O V).
+_POSTCODE = re.compile(
+    r"(GIR ?0AA|[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]"
+    r"|[A-HK-Y][0-9][ABEHMNPRV-Y]) ?[0-9][ABD-HJLNP-UW-Z]{2})"
+)
+
+
+def postcode_fault(postcode: str) -> str | None:
+    """Why ``postcode`` is not a UK postcode, or None (case and one space are forgiven)."""
+    if _POSTCODE.fullmatch(postcode.strip().upper()):
+        return None
+    return "not a UK postcode (an outward code, then a digit and two letters)"

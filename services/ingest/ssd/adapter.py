@@ -83,6 +83,8 @@ def _requests(reading: SsdReading, table: Table, sends: Index) -> Index:
         received = check.parsed_date("ehcr_ehcp_req_date", required=True)
         decided = check.parsed_date("ehcr_ehcp_req_outcome_date")
         outcome = check.code("ehcr_ehcp_req_outcome", REQUEST_OUTCOMES)
+        mediation = check.code("RequestMediation", EXCEPTION_FLAGS)
+        tribunal = check.code("RequestTribunal", EXCEPTION_FLAGS)
         check.needs(
             "ehcr_ehcp_req_outcome", "ehcr_ehcp_req_outcome_date", "a decision needs its outcome"
         )
@@ -94,7 +96,11 @@ def _requests(reading: SsdReading, table: Table, sends: Index) -> Index:
             reading.emit(REQUESTS, request_id, link.person_key, received, requested)
             if outcome is not None:
                 decision = RequestDecided(
-                    request_id=request_id, outcome=outcome, decided_on=decided
+                    request_id=request_id,
+                    outcome=outcome,
+                    decided_on=decided,
+                    mediation=mediation,
+                    tribunal=tribunal,
                 )
                 reading.emit(REQUESTS, request_id, link.person_key, decided or received, decision)
         put(index, request_id, check, link, request_id)
@@ -109,6 +115,7 @@ def _assessments(reading: SsdReading, table: Table, requests: Index) -> Index:
         outcome_on = check.parsed_date("ehca_ehcp_assessment_outcome_date")
         outcome = check.code("ehca_ehcp_assessment_outcome", REQUEST_OUTCOMES)
         exception = check.code("ehca_ehcp_assessment_exceptions", EXCEPTION_FLAGS)
+        flags = [check.code(column, EXCEPTION_FLAGS) for column in ASSESSMENTS.optional]
         check.needs(
             "ehca_ehcp_assessment_outcome",
             "ehca_ehcp_assessment_outcome_date",
@@ -125,6 +132,10 @@ def _assessments(reading: SsdReading, table: Table, requests: Index) -> Index:
                 outcome=outcome,
                 outcome_on=outcome_on,
                 exception=bool(exception),
+                mediation=flags[0],
+                tribunal=flags[1],
+                other_mediation=flags[2],
+                other_tribunal=flags[3],
             )
             on = outcome_on or received
             reading.emit(ASSESSMENTS, assessment_id, request.person_key, on, completed)
