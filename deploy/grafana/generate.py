@@ -577,6 +577,56 @@ def pipeline() -> Dashboard:
                 query("group_topic:casewatch_consumer_lag:sum", "{{group}} {{topic}}"),
             )
         )
+        .with_row(Row("Data quality of the last ingest run"))
+        .with_panel(
+            bars(
+                "Warnings in the last ingest run, by source and rule",
+                "Faults in fields no clock reads (UPN, ULN, NHS number, postcode, placements): "
+                "the record was kept. From `casewatch ingest ... --metrics-textfile` "
+                "(docs/ingest.md).",
+                query(
+                    'sum by (source, rule) (casewatch_ingest_last_run_issues{severity="warning"})',
+                    "{{source}} {{rule}}",
+                    instant=True,
+                ),
+            )
+        )
+        .with_panel(
+            bars(
+                "Rejections in the last ingest run, by source and rule",
+                "Faults in fields a clock reads: that record published nothing. Fix them in the "
+                "case system; the next run publishes them.",
+                query(
+                    'sum by (source, rule) (casewatch_ingest_last_run_issues{severity="error"})',
+                    "{{source}} {{rule}}",
+                    instant=True,
+                ),
+            )
+        )
+        .with_panel(
+            bars(
+                "Records rejected in the last ingest run, by source",
+                "Rows or SEN2 modules rejected (of those read).",
+                query(
+                    'sum by (source) (casewatch_ingest_last_run_records{outcome="rejected"})',
+                    "{{source}}",
+                    instant=True,
+                ),
+            )
+        )
+        .with_panel(
+            bars(
+                "Hours since the last ingest run, by source",
+                "When each source's nightly ingest last finished (any exit code).",
+                query(
+                    "(time() - max by (source) (casewatch_ingest_last_run_timestamp_seconds))"
+                    " / 3600",
+                    "{{source}}",
+                    instant=True,
+                ),
+                unit="h",
+            )
+        )
         .with_row(Row("Services"))
         .with_panel(
             trend(

@@ -52,6 +52,7 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
         all_or_nothing=args.all_or_nothing,
         republish=args.republish,
         mapping=Path(args.mapping) if getattr(args, "mapping", None) else None,
+        metrics_textfile=Path(args.metrics_textfile) if args.metrics_textfile else None,
     )
     try:
         return run_ingest(settings, options)
@@ -103,6 +104,11 @@ def add_ingest_parser(sub: Any) -> None:
             "--republish",
             action="store_true",
             help="publish every fact, not only those new or changed since the last run",
+        )
+        p.add_argument(
+            "--metrics-textfile",
+            metavar="PATH",
+            help="write the run's issue counts for node-exporter's textfile collector (*.prom)",
         )
         if kind == "health":
             p.add_argument("--mapping", help="the mapping file (default: health_mapping.yaml)")

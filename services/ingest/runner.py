@@ -50,6 +50,7 @@ class IngestOptions:
     all_or_nothing: bool = False
     republish: bool = False
     mapping: Path | None = None
+    metrics_textfile: Path | None = None  # node-exporter textfile: the run's data quality
 
 
 def read(
@@ -180,6 +181,7 @@ def _run(
                 if result.failed:
                     log.error("%s of %s events were not published", result.failed, len(outgoing))
                     _report(out, err, options, issues, reading, 0, diff.unchanged)
+                    _metrics(options, issues, reading, 0, 2)
                     return 2
                 published = result.published
             else:
@@ -193,7 +195,23 @@ def _run(
             )
         shown = len(outgoing) if options.dry_run and not blocked else published
         _report(out, err, options, issues, reading, shown, diff.unchanged)
+        _metrics(options, issues, reading, published, 1 if rejected else 0)
     return 1 if rejected else 0
+
+
+def _metrics(
+    options: IngestOptions, issues: list[Issue], reading: ExportReading, published: int, code: int
+) -> None:
+    """``--metrics-textfile``: the run's issues by rule and severity (services/ingest/metrics)."""
+    if options.metrics_textfile is None:
+        return
+    from dataclasses import replace
+
+    from services.ingest.metrics import run_registry, write_textfile
+
+    counted = replace(reading, issues=issues)
+    registry = run_registry(counted, options.kind, published=published, exit_code=code)
+    write_textfile(options.metrics_textfile, registry)
 
 
 def _publish(

@@ -168,12 +168,35 @@ def replay_headline(export: Path, env: dict[str, str]) -> dict[str, float | None
     return headline
 
 
-def ingest(kind: str, path: Path, env: dict[str, str]) -> None:
+def ingest(kind: str, path: Path, env: dict[str, str], textfiles: Path | None = None) -> None:
+    metrics = ["--metrics-textfile", str(textfiles / f"ingest-{kind}.prom")] if textfiles else []
     result = subprocess.run(
-        [sys.executable, "-m", "services.cli", "ingest", kind, str(path)],
+        [sys.executable, "-m", "services.cli", "ingest", kind, str(path), *metrics],
         env={**os.environ, **env}, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def serve_textfiles(directory: Path) -> int:
+    """What node-exporter's textfile collector serves: every *.prom file of ``directory`` on
+    /metrics (the collector itself is not on these machines; the files are the CLI's own)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = "".join(p.read_text() for p in sorted(directory.glob("*.prom"))).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return int(server.server_address[1])
 
 
 def publish_poison(bootstrap: str, topic: str) -> None:
@@ -232,8 +255,10 @@ def test_every_dashboard_and_rule_expression_returns_data_and_the_board_equals_r
         ):
             for port in ports.values():
                 wait_for_port("127.0.0.1", int(port), timeout=60)
-            ingest("ssd", export, env)
-            ingest("health", export, env)
+            textfiles = tmp_path / "textfile"
+            ingest("ssd", export, env, textfiles)
+            ingest("health", export, env, textfiles)
+            ports["casewatch-ingest-textfile"] = str(serve_textfiles(textfiles))
             publish_poison(broker.bootstrap, settings.topic_events)
 
             worker_metrics = f"http://127.0.0.1:{ports['casewatch-journeys']}/metrics"

@@ -188,8 +188,10 @@ def test_people_are_plainly_fictional(tmp_path: Path) -> None:
         people = list(csv.DictReader(handle))
     assert {p["pers_forename"] for p in people} <= set(FORENAMES)
     assert {p["pers_surname"] for p in people} <= set(SURNAMES)
-    assert all(re.fullmatch(r"[A-Z]999\d{9}", p["pers_upn"]) for p in people)  # 999: no LA's
-    assert all(upn_fault(p["pers_upn"]) is None for p in people)  # with their check letters
+    with_upn = [p for p in people if p["pers_upn"]]
+    assert all(re.fullmatch(r"[A-Z]999\d{9}", p["pers_upn"]) for p in with_upn)  # 999: no LA's
+    assert all(upn_fault(p["pers_upn"]) is None for p in with_upn)  # with their check letters
+    assert all(p["pers_upn_unknown"] in ("", "UN9") for p in people)
     assert all(p["pers_single_unique_id"].startswith("999") for p in people)  # test NHS range
     assert {(p["caseworker_id"], p["team"]) for p in people} <= set(CASEWORKERS.items())
 
@@ -203,20 +205,98 @@ def test_no_children_is_an_empty_but_valid_export(tmp_path: Path) -> None:
 # --- the other exports, messy files, and what replay shows ---------------------------------
 
 
-def test_messy_files_ingest_to_the_same_events(tmp_path: Path) -> None:
+def test_messy_files_ingest_to_the_same_events_but_for_their_faults(tmp_path: Path) -> None:
+    """--messy: the same facts in messier files, and the faults real returns carry: wrong
+    UPN check letters and ULN check digits warn (the child is kept, whole); an impossible
+    date rejects the one earlier request that holds it, and nothing else."""
     from services.ingest.export import read_export
 
-    write_demo_export(tmp_path / "clean", children=200, seed=8, today=TODAY)
-    write_demo_export(tmp_path / "messy", children=200, seed=8, today=TODAY, messy=True)
+    write_demo_export(tmp_path / "clean", children=300, seed=8, today=TODAY)
+    summary = write_demo_export(tmp_path / "messy", children=300, seed=8, today=TODAY, messy=True)
     raw = (tmp_path / "messy" / "ssd_ehcp_requests.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw and b",,\r\n" in raw
     assert b" 00:00:00.000" in raw and re.search(rb"\d\d/\d\d/\d{4}", raw)
+    assert set(summary.faults) == {"upn", "uln", "postcode", "date"}
     at = datetime.combine(TODAY, time(18), tzinfo=UTC)
     clean = read_export(tmp_path / "clean", secret="s", extracted_at=at)
     messy = read_export(tmp_path / "messy", secret="s", extracted_at=at)
     assert clean.issues == []
-    assert {i.rule for i in messy.issues} == {"R-DATA-REPEAT"} and messy.rows_rejected == 0
-    assert sorted(e.event_id for e in messy.events) == sorted(e.event_id for e in clean.events)
+    errors = [(i.file, i.column, i.rule) for i in messy.issues if i.severity == "error"]
+    date_column = "ehcr_ehcp_req_outcome_date"
+    assert (
+        errors == [("ssd_ehcp_requests.csv", date_column, "R-DATA-DATE")] * summary.faults["date"]
+    )
+    assert messy.rows_rejected == summary.faults["date"]
+    warnings = Counter(i.rule for i in messy.issues if i.severity == "warning")
+    assert warnings["R-DATA-UPN"] == 2 * summary.faults["upn"]  # ssd_person and ssd_send
+    assert warnings["R-DATA-ULN"] == summary.faults["uln"]
+    assert set(warnings) == {"R-DATA-REPEAT", "R-DATA-UPN", "R-DATA-ULN"}
+    clean_ids = {e.event_id: e for e in clean.events}
+    messy_ids = {e.event_id for e in messy.events}
+    assert messy_ids <= set(clean_ids)
+    lost = [clean_ids[i] for i in set(clean_ids) - messy_ids]
+    assert len({e.source_record_key for e in lost}) == summary.faults["date"]
+    assert all(re.fullmatch(r"ssd_ehcp_requests:REQ\d{5}-1", e.source_record_key) for e in lost)
+
+
+def test_the_messy_sen2_return_warns_and_rejects_as_classified(tmp_path: Path) -> None:
+    from services.ingest.sen2.adapter import read_sen2_return
+
+    summary = write_demo_export(tmp_path, children=300, seed=8, today=TODAY, messy=True)
+    at = datetime.combine(TODAY, time(18), tzinfo=UTC)
+    reading = read_sen2_return(tmp_path / "sen2" / "sen2_return.xml", secret="s", extracted_at=at)
+    warnings = Counter(i.rule for i in reading.issues if i.severity == "warning")
+    assert warnings == Counter(
+        {
+            "R-DATA-UPN": summary.faults["upn"],
+            "R-DATA-ULN": summary.faults["uln"],
+            "R-DATA-POSTCODE": summary.faults["postcode"],
+        }
+    )
+    errors = [i for i in reading.issues if i.severity == "error"]
+    assert [(i.rule, i.column.rsplit("/", 1)[-1]) for i in errors] == [  # type: ignore[union-attr]
+        ("R-SEN2-SCHEMA", "RequestOutcomeDate")
+    ] * summary.faults["date"]
+    assert reading.rows_rejected == summary.faults["date"]  # that Requests module only
+
+
+def test_realistic_returns_hold_the_rare_but_real_cases(tmp_path: Path) -> None:
+    """Issue 12 item 5: several requests per child, mediation and tribunal at a few percent,
+    young people known by a ULN only, transfers in, ceased plans with varied reasons."""
+    from schemas.events import AssessmentCompleted, PlanCeased, PlanTransferredIn, RequestDecided
+    from services.ingest.export import read_export
+    from services.journeys.domain.journey import fold as fold_journey
+
+    summary = write_demo_export(tmp_path, children=1000, seed=2026, today=TODAY)
+    at = datetime.combine(TODAY, time(18), tzinfo=UTC)
+    reading = read_export(tmp_path, secret="s", extracted_at=at)
+    assert reading.issues == []
+    payloads = [e.payload for e in reading.events]
+    decided = [p for p in payloads if isinstance(p, RequestDecided)]
+    completed = [p for p in payloads if isinstance(p, AssessmentCompleted)]
+    assert len(decided) == summary.decisions + summary.withdrawn_requests
+    flagged = sum(bool(p.mediation or p.tribunal) for p in decided) + sum(
+        bool(p.mediation or p.tribunal or p.other_mediation or p.other_tribunal) for p in completed
+    )
+    assert 0.01 <= flagged / summary.requests <= 0.06  # "a few percent"
+    assert sum(summary.flags.values()) >= flagged > 0
+    by_person = defaultdict(list)
+    for event in reading.events:
+        by_person[event.person_key].append(event)
+    several = [k for k, evs in by_person.items() if len(requests(fold_journey(k, evs))) > 1]
+    assert len(several) == summary.children_with_earlier_requests > 0.05 * summary.children
+    refused_first = 0
+    for key in several:
+        journey = fold_journey(key, by_person[key])
+        first = min(requests(journey), key=lambda r: r.received_on)
+        refused_first += first.decision is not None and first.decision.outcome == "N"
+    assert refused_first == len(several)
+    assert summary.identifiers["uln"] > 0 and summary.identifiers["none"] >= 0
+    assert summary.identifiers["upn+uln"] > summary.identifiers["uln"]
+    transfers = [p for p in payloads if isinstance(p, PlanTransferredIn)]
+    assert len(transfers) == summary.transferred_in > 0
+    reasons = {p.reason for p in payloads if isinstance(p, PlanCeased)}
+    assert len(reasons) >= 5
 
 
 def test_replay_of_the_demo_shows_transfers_year_9_and_long_waits(tmp_path: Path) -> None:

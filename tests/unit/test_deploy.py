@@ -157,6 +157,11 @@ def known_series() -> set[str]:
         "casewatch_consumer_lag",
         "casewatch_consumer_lag_up",
     }
+    from services.ingest.issues import ExportReading
+    from services.ingest.metrics import run_registry
+
+    textfile = run_registry(ExportReading([], [], 0, 0), "ssd", published=0, exit_code=0)
+    exported |= {m.name for m in textfile.collect()}  # --metrics-textfile's
     return recorded | exported
 
 

@@ -42,8 +42,8 @@ def test_referrals_become_wait_events_keyed_by_nhs_number(tmp_path: Path) -> Non
     reading = read(
         write(
             tmp_path,
-            "9990000001,HR1,ASD-DIAG,2024-10-01,2025-03-03,",
-            "999 000 0002,HR2,SLT,01/02/2025,,2025-04-01",
+            "9990000018,HR1,ASD-DIAG,2024-10-01,2025-03-03,",
+            "999 000 0026,HR2,SLT,01/02/2025,,2025-04-01",
         )
     )
     assert reading.issues == []
@@ -53,14 +53,14 @@ def test_referrals_become_wait_events_keyed_by_nhs_number(tmp_path: Path) -> Non
         ReferralReceived(referral_id="HR2", service="salt", received_on=date(2025, 2, 1)),
         ReferralClosed(referral_id="HR2", closed_on=date(2025, 4, 1)),
     ]
-    assert reading.events[0].person_key == person_key(SECRET, "nhs", "9990000001")
-    assert reading.events[2].person_key == person_key(SECRET, "nhs", "9990000002")
+    assert reading.events[0].person_key == person_key(SECRET, "nhs", "9990000018")
+    assert reading.events[2].person_key == person_key(SECRET, "nhs", "9990000026")
 
 
 def test_referrals_reach_the_case_system_child_with_that_nhs_number(tmp_path: Path) -> None:
     linker = IdentityLinker(SECRET)
-    linker.resolve(("liquidlogic", "1001"), [("nhs", "9990000001")])
-    reading = read(write(tmp_path, "9990000001,HR1,ASD-DIAG,2024-10-01,,"), linker)
+    linker.resolve(("liquidlogic", "1001"), [("nhs", "9990000018")])
+    reading = read(write(tmp_path, "9990000018,HR1,ASD-DIAG,2024-10-01,,"), linker)
     assert {e.person_key for e in reading.events} == {person_key(SECRET, "liquidlogic", "1001")}
 
 
@@ -68,11 +68,11 @@ def test_unknown_services_and_bad_rows_are_reported_and_good_rows_publish(tmp_pa
     reading = read(
         write(
             tmp_path,
-            "9990000001,HR1,ASD-DIAG,2024-10-01,2024-09-01,",
-            "9990000001,HR2,PHYSIO,2024-10-01,,",
-            "9990000001,HR3,OT-KIDS,2024-10-01,,",
+            "9990000018,HR1,ASD-DIAG,2024-10-01,2024-09-01,",
+            "9990000018,HR2,PHYSIO,2024-10-01,,",
+            "9990000018,HR3,OT-KIDS,2024-10-01,,",
             ",HR4,SLT,2024-10-01,,",
-            "9990000002,HR5,SLT,2024-10-01,,",
+            "9990000026,HR5,SLT,2024-10-01,,",
         )
     )
     assert [(i.row, i.column, i.rule, i.severity) for i in reading.issues] == [
@@ -92,7 +92,7 @@ def test_unknown_services_and_bad_rows_are_reported_and_good_rows_publish(tmp_pa
 
 def test_a_missing_local_column_is_named_as_the_file_has_it(tmp_path: Path) -> None:
     (tmp_path / "health_mapping.yaml").write_text(MAPPING)
-    (tmp_path / "health_referrals.csv").write_text("NHS No,Ref,Service\n9990000001,HR1,SLT\n")
+    (tmp_path / "health_referrals.csv").write_text("NHS No,Ref,Service\n9990000018,HR1,SLT\n")
     reading = read(tmp_path)
     assert [str(i) for i in reading.issues] == [
         "health_referrals.csv Received: the file was not read: it has no column Received "

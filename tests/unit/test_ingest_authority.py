@@ -72,7 +72,7 @@ def test_the_health_mapping_must_name_a_health_source(tmp_path: Path) -> None:
     assert issue.rule == "R-DATA-FILE" and reading.events == []
     assert "'liquidlogic' is not a health source" in issue.message
     named = "source_system: health-camhs\n" + MAPPING
-    reading = read(write(tmp_path, "9990000001,HR1,ASD-DIAG,2024-10-01,,", mapping=named))
+    reading = read(write(tmp_path, "9990000018,HR1,ASD-DIAG,2024-10-01,,", mapping=named))
     assert reading.issues == [] and {e.source_system for e in reading.events} == {"health-camhs"}
 
 

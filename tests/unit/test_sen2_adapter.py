@@ -22,7 +22,7 @@ from schemas.events import (
     ReviewDecided,
 )
 from services.ingest.demo.authority import write_demo_export
-from services.ingest.demo.types import upn
+from services.ingest.demo.types import sen2_identity
 from services.ingest.identity import person_key
 from services.ingest.issues import ExportReading
 from services.ingest.linking import IdentityLinker
@@ -286,7 +286,7 @@ def test_the_demo_return_validates_and_ingests_to_the_same_journeys_as_the_ssd_e
     assert len(by_key) == 2 * len(children)
     for child in children:
         from_ssd = by_key[person_key(SECRET, "liquidlogic", str(700000 + child.number))]
-        from_sen2 = by_key[person_key(SECRET, "upn", upn(child))]
+        from_sen2 = by_key[person_key(SECRET, *sen2_identity(child))]
         assert _normalised(from_ssd) == _normalised(from_sen2), child.number
         flags = [
             sorted(

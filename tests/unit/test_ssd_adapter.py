@@ -234,7 +234,7 @@ def test_every_issue_on_a_row_is_reported(tmp_path: Path) -> None:
 
 def test_person_messages_never_quote_personal_data(tmp_path: Path) -> None:
     tables = clean_export()
-    tables["ssd_person"].append("1003,Cy,Specimen,B987654321098,31/02/2014,cw-02,south")
+    tables["ssd_person"].append("1003,Cy,Specimen,J987654321098,31/02/2014,cw-02,south")
     tables["ssd_person"].append("1004,Di,Placeholder,,2031-01-01,cw-02,south")
     tables["ssd_person"].append("1001,Ada,Example,A123456789012,2015-03-05,cw-01,north")
     reading = read(write_export(tmp_path, tables))

@@ -18,12 +18,13 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 
 from services.ingest.demo.extras import add_extras
 from services.ingest.demo.health import write_health
+from services.ingest.demo.history import add_history, messy_faults
 from services.ingest.demo.marker import stats, write_marker
 from services.ingest.demo.sen2 import DEMO_LA, SEN2_FILE, write_sen2
 from services.ingest.demo.ssd import Style, write_ssd
@@ -66,11 +67,17 @@ class DemoSummary:
     open_20w_breaches_with_exception: int
     withdrawn_requests: int
     plans_within_20_weeks: int
-    decisions: int  # decisions whether to assess (Y or N)
+    decisions: int  # decisions whether to assess (Y or N), earlier refused requests too
     decisions_within_6_weeks: int
+    requests: int  # every request, earlier refused ones too
+    children_with_earlier_requests: int
+    transferred_in: int  # plans in force taken on from another LA
+    flags: Mapping[str, int]  # SEN2 mediation/tribunal flags set, by element
+    identifiers: Mapping[str, int]  # children by identifiers held: upn, upn+uln, uln, none
     caseload: Mapping[str, int]  # children per caseworker
     lapsed_by_caseworker: Mapping[str, int]
     breaches_by_caseworker: Mapping[str, int]
+    faults: Mapping[str, int] = field(default_factory=dict)  # --messy: children per fault
 
 
 # --- building children ---------------------------------------------------------------------
@@ -191,8 +198,9 @@ def build_children(children: int, seed: int, today: date) -> list[DemoChild]:
         else:
             child = _child_without_plan(rng, pathway, today)
         built.append(replace(child, number=number, caseworker=caseworker))
-    # a second stream, so the core authority is the same with or without the extras
-    return add_extras(built, random.Random(seed + 1_000_003), today)
+    # other streams, so the core authority is the same with or without the extras
+    built = add_extras(built, random.Random(seed + 1_000_003), today)
+    return add_history(built, random.Random(seed + 2_000_003), today)
 
 
 # --- the summary ---------------------------------------------------------------------------
@@ -201,7 +209,12 @@ def build_children(children: int, seed: int, today: date) -> list[DemoChild]:
 def summarise(children: Sequence[DemoChild]) -> DemoSummary:
     """Counts of what was built, from the pathways (not by re-running the rules)."""
     plans = [c for c in children if c.plan is not None]
-    decisions = [c for c in children if c.decision is not None and c.decision[0] in ("Y", "N")]
+    decided = [
+        (c.received, c.decision[1]) for c in children if c.decision and c.decision[0] in ("Y", "N")
+    ]
+    decided += [(r.received, r.decided) for c in children for r in c.earlier]
+    flags = Counter(f for c in children for f in c.flags)
+    flags.update(f for c in children for r in c.earlier for f in r.flags)
     overdue = [c for c in children if c.pathway == "overdue"]
     lapsed = [c for c in children if c.pathway == "plan_lapsed"]
     return DemoSummary(
@@ -218,10 +231,13 @@ def summarise(children: Sequence[DemoChild]) -> DemoSummary:
         plans_within_20_weeks=sum(
             1 for c in plans if c.plan and (c.plan.start - c.received).days <= ISSUE_DAYS
         ),
-        decisions=len(decisions),
-        decisions_within_6_weeks=sum(
-            1 for c in decisions if c.decision and (c.decision[1] - c.received).days <= DECIDE_DAYS
-        ),
+        decisions=len(decided),
+        decisions_within_6_weeks=sum(1 for r, d in decided if (d - r).days <= DECIDE_DAYS),
+        requests=len(children) + sum(len(c.earlier) for c in children),
+        children_with_earlier_requests=sum(1 for c in children if c.earlier),
+        transferred_in=sum(1 for c in children if c.extras.transfer_la),
+        flags=dict(sorted(flags.items())),
+        identifiers=dict(sorted(Counter(c.ids for c in children).items())),
         caseload=_by_caseworker(children),
         lapsed_by_caseworker=_by_caseworker(lapsed),
         breaches_by_caseworker=_by_caseworker(overdue),
@@ -250,19 +266,24 @@ def write_demo_export(
     ``health_mapping.yaml``, and ``sen2/sen2_return.xml``: the same children as the DfE
     return, in a subdirectory because it restates the SSD export (ingest one or the other).
     ``messy`` writes the CSVs as integrators' files look: BOM, CRLF, mixed date shapes,
-    blank trailing columns and repeated rows.  The same arguments always write the same
-    bytes.  Every date but a planned transfer is on or before ``today``; read it with an
-    ``extracted_at`` on ``today``.
+    blank trailing columns and repeated rows; and the faults real returns carry
+    (``history.messy_faults``: wrong UPN check letters, ULN check digits, a malformed
+    postcode, which warn; an impossible date, which rejects one earlier request).  The same
+    arguments always write the same bytes.  Every date but a planned transfer (and a messy
+    fault) is on or before ``today``; read it with an ``extracted_at`` on ``today``.
     """
     if children < 0:
         raise ValueError("children must not be negative")
     built = build_children(children, seed, today)
     style = Style(random.Random(seed + 7) if messy else None)
+    faults = messy_faults(built, random.Random(seed + 11)) if messy else {}
     before = stats(out_dir) if out_dir.is_dir() else {}
-    write_ssd(out_dir, built, style)
+    write_ssd(out_dir, built, style, faults)
     if health:
         write_health(out_dir, built, style)
     if sen2:
-        write_sen2(out_dir / "sen2" / SEN2_FILE, built, today=today, la_code=la_code)
+        path = out_dir / "sen2" / SEN2_FILE
+        write_sen2(path, built, today=today, la_code=la_code, faults=faults)
     write_marker(out_dir, before)  # these children may be keyed with the development secret
-    return summarise(built)
+    counts = Counter(f for found in faults.values() for f in found)
+    return replace(summarise(built), faults=dict(sorted(counts.items())))

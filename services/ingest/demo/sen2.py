@@ -7,13 +7,29 @@ Elements follow the XSD's sequence; the file validates against the 2026 schema (
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from lxml import etree
 
-from services.ingest.demo.types import DemoChild, names, uln, upn
+from services.ingest.demo.history import (
+    BAD_POSTCODE,
+    impossible,
+    wrong_check_digit,
+    wrong_check_letter,
+)
+from services.ingest.demo.types import (
+    ASSESSMENT_FLAGS,
+    REQUEST_FLAGS,
+    DemoChild,
+    DemoRequest,
+    Flag,
+    names,
+    uln,
+    upn,
+    upn_unknown,
+)
 
 DEMO_LA = "358"  # Trafford: an LA outside London, which the published XSD would refuse
 SEN2_FILE = "sen2_return.xml"
@@ -66,10 +82,16 @@ def _header(message: Element, today: date, la_code: str, year: int) -> None:
         _add(source, tag, value)
 
 
+def _flags(parent: Element, flags: frozenset[Flag], which: tuple[Flag, ...]) -> None:
+    for flag in which:
+        _add(parent, flag, 1 if flag in flags else 0)
+
+
 def _active(requests: Element, child: DemoChild, year: int) -> None:
     plan, extras = child.plan, child.extras
     assert plan is not None
     active = _add(requests, "ActivePlans")
+    _maybe(active, "TransferLA", extras.transfer_la)
     if extras.setting:
         detail = _add(active, "PlacementDetail")
         _add(detail, "URN" if extras.setting.isdigit() else "SENSetting", extras.setting)
@@ -89,6 +111,16 @@ def _active(requests: Element, child: DemoChild, year: int) -> None:
         _maybe(active, "LastReview", plan.last_review)
 
 
+def _earlier(person: Element, earlier: DemoRequest, impossible_date: bool) -> None:
+    """A refused request before the one in force (its own ``Requests`` module)."""
+    requests = _add(person, "Requests")
+    _add(requests, "ReceivedDate", earlier.received)
+    decided = impossible(earlier.decided) if impossible_date else earlier.decided
+    _add(requests, "RequestOutcomeDate", decided)
+    _add(requests, "RequestOutcome", "N")
+    _flags(requests, earlier.flags, REQUEST_FLAGS)
+
+
 def _requests(person: Element, child: DemoChild, year: int) -> None:
     requests = _add(person, "Requests")
     _add(requests, "ReceivedDate", child.received)
@@ -96,12 +128,15 @@ def _requests(person: Element, child: DemoChild, year: int) -> None:
         outcome, decided = child.decision
         _add(requests, "RequestOutcomeDate", decided)
         _add(requests, "RequestOutcome", outcome)
+        _flags(requests, child.flags, REQUEST_FLAGS)
     if child.assessment is None:
         return
     outcome, on, exception = child.assessment
     assessment = _add(requests, "Assessment")
     _maybe(assessment, "AssessmentOutcome", outcome)
     _maybe(assessment, "AssessmentOutcomeDate", on)
+    if outcome:
+        _flags(assessment, child.flags, ASSESSMENT_FLAGS)
     _add(assessment, "Week20", 1 if exception else 0)
     plan = child.plan
     if plan is not None:
@@ -118,11 +153,7 @@ def _requests(person: Element, child: DemoChild, year: int) -> None:
             _active(requests, child, year)
 
 
-def _age(born: date, on: date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-
-
-def _person(persons: Element, child: DemoChild, year: int, today: date) -> None:
+def _person(persons: Element, child: DemoChild, year: int, faults: frozenset[str]) -> None:
     forename, surname = names(child)
     person = _add(persons, "Person")
     _add(person, "Surname", surname)
@@ -130,9 +161,18 @@ def _person(persons: Element, child: DemoChild, year: int, today: date) -> None:
     _add(person, "PersonBirthDate", child.born)
     _add(person, "Sex", ("F", "M")[child.number % 2])
     _add(person, "Ethnicity", ETHNICITIES[child.number % len(ETHNICITIES)])
-    _add(person, "UPN", upn(child))
-    if _age(child.born, today) >= 16:  # a young person's ULN (Learning Records Service)
-        _maybe(person, "UniqueLearnerNumber", uln(child))
+    if "postcode" in faults:
+        _add(person, "PostCode", BAD_POSTCODE)
+    found_upn, found_uln = upn(child), uln(child)  # a young person's ULN: the LRS's
+    _maybe(person, "UPN", wrong_check_letter(found_upn) if "upn" in faults else found_upn)
+    _maybe(
+        person,
+        "UniqueLearnerNumber",
+        wrong_check_digit(found_uln) if "uln" in faults else found_uln,
+    )
+    _maybe(person, "UPNunknown", upn_unknown(child))
+    for earlier in child.earlier:
+        _earlier(person, earlier, "date" in faults)
     _requests(person, child, year)
 
 
@@ -143,13 +183,16 @@ def write_sen2(
     today: date,
     la_code: str = DEMO_LA,
     year: int = 2026,
+    faults: Mapping[int, frozenset[str]] | None = None,
 ) -> None:
+    """The return of ``children`` (with ``faults``: ``history.messy_faults``)."""
+    faults = faults or {}
     message = etree.Element("Message")
     _header(message, today, la_code, year)
     if children:
         persons = _add(message, "Persons")
         for child in children:
-            _person(persons, child, year, today)
+            _person(persons, child, year, faults.get(child.number, frozenset()))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(
         etree.tostring(message, xml_declaration=True, encoding="UTF-8", pretty_print=True)

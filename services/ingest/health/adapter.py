@@ -39,6 +39,7 @@ from schemas.events import (
 from services.ingest.csvtable import RowCheck, TableSpec, checks, read_csv, repeat_issue
 from services.ingest.dates import DEFAULT_RANGES, DateRanges
 from services.ingest.envelope import envelope
+from services.ingest.identifiers import identifier_fault
 from services.ingest.issues import ExportReading, Issue
 from services.ingest.linking import SHARED_KINDS, IdentityLinker, Resolution
 from services.journeys.domain.pack import DEFAULT_PACK
@@ -197,6 +198,9 @@ def _referral(
     if check.spec.key:
         check.key()
     who = check.required("person")
+    fault = identifier_fault(mapping.person.identifier, who) if who else None
+    if fault is not None:  # no clock reads its shape: kept, and it still links the child
+        check.warn("person", *fault)
     code = check.required("service").upper()
     service = mapping.services.get(code)
     if code and service is None:

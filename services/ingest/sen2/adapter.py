@@ -27,7 +27,7 @@ from lxml import etree
 
 from schemas.events import PersonRegistered
 from services.ingest.dates import DEFAULT_RANGES, DateRanges
-from services.ingest.identifiers import uln_fault, upn_fault
+from services.ingest.identifiers import postcode_fault, uln_fault, upn_fault
 from services.ingest.issues import ExportReading, Issue
 from services.ingest.linking import Identifier, IdentityLinker
 from services.ingest.sen2 import fields
@@ -166,12 +166,14 @@ def _person(
 
 
 def _identifier_checks(check: RequestsCheck, person: Element) -> None:
-    """UPN and ULN shapes (warnings: no clock reads them; the value still links the child)."""
+    """UPN, ULN and postcode shapes (warnings: no clock reads them; a UPN or ULN still links
+    the child)."""
     if not any(text(person, t) for t in ("UPN", "UniqueLearnerNumber", "UPNunknown")):
         check.add(person, "R-DATA-UPN", "no UPN, ULN or UPN-unknown reason", "warning")
     for tag, rule, fault in (
         ("UPN", "R-DATA-UPN", upn_fault),
         ("UniqueLearnerNumber", "R-DATA-ULN", uln_fault),
+        ("PostCode", "R-DATA-POSTCODE", postcode_fault),
     ):
         element = person.find(tag)
         value = text(person, tag)

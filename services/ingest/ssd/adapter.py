@@ -41,7 +41,7 @@ from services.ingest.dates import DEFAULT_RANGES, DateRanges
 from services.ingest.issues import ExportReading, Issue
 from services.ingest.linking import IdentityLinker
 from services.ingest.ssd.link import Index, Link, Parent, link_to, plans_by_request, put
-from services.ingest.ssd.more import assignments, needs, persons, placements
+from services.ingest.ssd.more import assignments, identifier_checks, needs, persons, placements
 from services.ingest.ssd.reading import SsdReading
 from services.ingest.ssd.tables import (
     ACTIVE_PLANS,
@@ -65,6 +65,7 @@ def _sends(reading: SsdReading, table: Table, persons: Index) -> Index:
         send_id = check.key()
         person = link_to(check, "send_person_id", persons, PERSON)
         given = any(check.row[c] for c in ("send_upn", "send_uln", "send_upn_unknown"))
+        identifier_checks(check, {"send_upn": "upn", "send_uln": "uln"}, "send_upn_unknown")
         if person is not None and not person.has_upn and not given:
             check.warn(None, "R-DATA-UPN", "no UPN, ULN or UPN-unknown reason")
         if reading.accept(check) and person is not None:
@@ -83,6 +84,8 @@ def _requests(reading: SsdReading, table: Table, sends: Index) -> Index:
         received = check.parsed_date("ehcr_ehcp_req_date", required=True)
         decided = check.parsed_date("ehcr_ehcp_req_outcome_date")
         outcome = check.code("ehcr_ehcp_req_outcome", REQUEST_OUTCOMES)
+        mediation = check.code("RequestMediation", EXCEPTION_FLAGS)
+        tribunal = check.code("RequestTribunal", EXCEPTION_FLAGS)
         check.needs(
             "ehcr_ehcp_req_outcome", "ehcr_ehcp_req_outcome_date", "a decision needs its outcome"
         )
@@ -94,7 +97,11 @@ def _requests(reading: SsdReading, table: Table, sends: Index) -> Index:
             reading.emit(REQUESTS, request_id, link.person_key, received, requested)
             if outcome is not None:
                 decision = RequestDecided(
-                    request_id=request_id, outcome=outcome, decided_on=decided
+                    request_id=request_id,
+                    outcome=outcome,
+                    decided_on=decided,
+                    mediation=mediation,
+                    tribunal=tribunal,
                 )
                 reading.emit(REQUESTS, request_id, link.person_key, decided or received, decision)
         put(index, request_id, check, link, request_id)
@@ -109,6 +116,7 @@ def _assessments(reading: SsdReading, table: Table, requests: Index) -> Index:
         outcome_on = check.parsed_date("ehca_ehcp_assessment_outcome_date")
         outcome = check.code("ehca_ehcp_assessment_outcome", REQUEST_OUTCOMES)
         exception = check.code("ehca_ehcp_assessment_exceptions", EXCEPTION_FLAGS)
+        flags = [check.code(column, EXCEPTION_FLAGS) for column in ASSESSMENTS.optional]
         check.needs(
             "ehca_ehcp_assessment_outcome",
             "ehca_ehcp_assessment_outcome_date",
@@ -125,6 +133,10 @@ def _assessments(reading: SsdReading, table: Table, requests: Index) -> Index:
                 outcome=outcome,
                 outcome_on=outcome_on,
                 exception=bool(exception),
+                mediation=flags[0],
+                tribunal=flags[1],
+                other_mediation=flags[2],
+                other_tribunal=flags[3],
             )
             on = outcome_on or received
             reading.emit(ASSESSMENTS, assessment_id, request.person_key, on, completed)

@@ -4,16 +4,31 @@ caseworker assignments.  Needs and assignments add to the child's person fact.""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from schemas.events import PlacementRecorded
 from services.ingest.codes import RANKS, SEN_SETTINGS, SEN_TYPES, placement_id
 from services.ingest.csvtable import RowCheck, Table
+from services.ingest.identifiers import identifier_fault, upn_unknown_fault
 from services.ingest.ssd.link import Index, Link, link_to, put
 from services.ingest.ssd.reading import PersonDraft, SsdReading
 from services.ingest.ssd.tables import ACTIVE_PLANS, PERSON, PLACEMENTS
 
-_URN = re.compile(r"\d{1,6}")
+_URN = re.compile(r"\d{6}")
 _UKPRN = re.compile(r"\d{8}")
+
+
+def identifier_checks(check: RowCheck, columns: dict[str, str], unknown: str) -> None:
+    """UPN, ULN and NHS number shapes and check characters, and the UPN-unknown code: warnings
+    (no clock reads them; the value still links the child).  Values are never quoted."""
+    for column, kind in columns.items():
+        value = check.row[column]
+        fault = identifier_fault(kind, value) if value else None
+        if fault is not None:
+            check.warn(column, *fault)
+    code = check.row[unknown]
+    if code and (why := upn_unknown_fault(code)) is not None:
+        check.warn(unknown, "R-DATA-UPN", why)
 
 
 def persons(reading: SsdReading, table: Table) -> Index:
@@ -21,6 +36,9 @@ def persons(reading: SsdReading, table: Table) -> Index:
     for check in reading.checks(table):
         person_id = check.key()
         born = check.parsed_date("pers_dob", kind="birth")
+        identifier_checks(
+            check, {"pers_upn": "upn", "pers_single_unique_id": "nhs"}, "pers_upn_unknown"
+        )
         link = None
         if reading.accept(check):
             row = check.row
@@ -69,13 +87,26 @@ def _setting(check: RowCheck) -> str:
         message = f"give exactly one of URN, UKPRN or SENSetting ({len(given)} given)"
         check.add(None, "R-DATA-REQUIRED", message)
     elif urn and not _URN.fullmatch(urn):
-        check.add("URN", "R-DATA-CODE", f"{urn!r} is not a URN (1 to 6 digits)")
+        check.add("URN", "R-DATA-CODE", f"{urn!r} is not a URN (6 digits)")
     elif ukprn and not _UKPRN.fullmatch(ukprn):
         check.add("UKPRN", "R-DATA-CODE", f"{ukprn!r} is not a UKPRN (8 digits)")
     elif setting and setting.upper() not in SEN_SETTINGS:
         known = "/".join(SEN_SETTINGS)
         check.add("SENSetting", "R-DATA-CODE", f"{setting!r} is not one of {known}")
     return urn or ukprn or setting.upper()
+
+
+def _placement_faults_warn(check: RowCheck) -> bool:
+    """No clock reads a placement: its faults are warnings and it is not recorded (SEN2's
+    R-DATA-PLACEMENT); only a link to an unknown or rejected child stays an error.  True
+    when the placement has a fault."""
+    faulty = False
+    for n, issue in enumerate(check.issues):
+        if issue.severity == "error" and issue.rule not in ("R-DATA-LINK", "R-DATA-FILE"):
+            message = f"{issue.message} (placement not recorded)"
+            check.issues[n] = replace(issue, message=message, severity="warning")
+            faulty = True
+    return faulty
 
 
 def placements(reading: SsdReading, table: Table, people: Index) -> None:
@@ -87,7 +118,8 @@ def placements(reading: SsdReading, table: Table, people: Index) -> None:
         entry = check.parsed_date("EntryDate")
         leaving = check.parsed_date("LeavingDate")
         check.not_before("LeavingDate", leaving, "the entry date", entry)
-        if reading.accept(check) and person is not None and rank is not None:
+        faulty = _placement_faults_warn(check)
+        if reading.accept(check) and person is not None and rank is not None and not faulty:
             own = check.row["placement_id"] or placement_id(setting, rank, entry)
             placement = PlacementRecorded(
                 placement_id=own, setting=setting, rank=rank, entry_on=entry, leaving_on=leaving

@@ -36,6 +36,7 @@ REQUESTS = TableSpec(
         "ehcr_ehcp_req_outcome_date",
         "ehcr_ehcp_req_outcome",
     ),
+    optional=("RequestMediation", "RequestTribunal"),  # SEN2 2.6, 2.7
     needs=("ssd_send",),
 )
 ASSESSMENTS = TableSpec(
@@ -48,6 +49,8 @@ ASSESSMENTS = TableSpec(
         "ehca_ehcp_assessment_outcome",
         "ehca_ehcp_assessment_exceptions",
     ),
+    # SEN2 3.3-3.6
+    optional=("AssessmentMediation", "AssessmentTribunal", "OtherMediation", "OtherTribunal"),
     needs=("ssd_ehcp_requests",),
 )
 NAMED_PLANS = TableSpec(
