@@ -40,7 +40,23 @@ class _Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class PersonRegistered(_Payload):
+class _WithAdditions(_Payload):
+    """A payload with fields added after the first release (``_ADDED``): they are left out of
+    the JSON while unset, so events that do not use them keep their bytes and their
+    deterministic ids (ingest's encoder reads the same ``_ADDED``)."""
+
+    _ADDED: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in self._ADDED:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
+
+
+class PersonRegistered(_WithAdditions):
     """A child or young person as the case system holds them (registered or changed).
 
     casewatch keeps no names: ``child_ref`` is the case system's own reference, which a
@@ -65,17 +81,7 @@ class PersonRegistered(_Payload):
         default=None, description="SEN2 5.8 SENneed rank 2 on the plan in force (added in 1.1)"
     )
 
-    # Fields added after the first release are left out of the JSON while unset, so events
-    # that do not use them keep their bytes and their deterministic ids.
     _ADDED: ClassVar[tuple[str, ...]] = ("primary_need", "secondary_need")
-
-    @model_serializer(mode="wrap")
-    def _omit_unset_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        for name in self._ADDED:
-            if data.get(name) is None:
-                data.pop(name, None)
-        return data
 
 
 class PersonUpdated(PersonRegistered):
@@ -92,16 +98,25 @@ class AssessmentRequested(_Payload):
     received_on: date
 
 
-class RequestDecided(_Payload):
+class RequestDecided(_WithAdditions):
     """The LA's decision whether to assess (SEN2 2.4/2.5)."""
 
     type: Literal["request.decided"] = "request.decided"
     request_id: str = Field(min_length=1)
     outcome: RequestOutcome
     decided_on: date | None = None
+    mediation: bool | None = Field(
+        default=None,
+        description="SEN2 2.6 RequestMediation: mediation about the decision to assess",
+    )
+    tribunal: bool | None = Field(
+        default=None, description="SEN2 2.7 RequestTribunal: appeal about the decision to assess"
+    )
+
+    _ADDED: ClassVar[tuple[str, ...]] = ("mediation", "tribunal")
 
 
-class AssessmentCompleted(_Payload):
+class AssessmentCompleted(_WithAdditions):
     """The decision whether to issue a plan after assessment (SEN2 3.1/3.2/3.7)."""
 
     type: Literal["assessment.completed"] = "assessment.completed"
@@ -109,6 +124,25 @@ class AssessmentCompleted(_Payload):
     outcome: RequestOutcome
     outcome_on: date | None = None
     exception: bool = Field(default=False, description="Reg 10(4) exception applies (Week20=1)")
+    mediation: bool | None = Field(
+        default=None, description="SEN2 3.3 AssessmentMediation: about the decision to issue"
+    )
+    tribunal: bool | None = Field(
+        default=None, description="SEN2 3.4 AssessmentTribunal: about not issuing a plan"
+    )
+    other_mediation: bool | None = Field(
+        default=None, description="SEN2 3.5 OtherMediation: about other appealable decisions"
+    )
+    other_tribunal: bool | None = Field(
+        default=None, description="SEN2 3.6 OtherTribunal: about other matters"
+    )
+
+    _ADDED: ClassVar[tuple[str, ...]] = (
+        "mediation",
+        "tribunal",
+        "other_mediation",
+        "other_tribunal",
+    )
 
 
 class PlanIssued(_Payload):

@@ -8,10 +8,15 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from services.ingest import cli as ingest_cli
+from services.journeys.board import command as board_command
 from services.runtime import logs
 from services.runtime.settings import Settings
+
+if TYPE_CHECKING:
+    from services.journeys.domain.sen2_figures import Period
 
 log = logging.getLogger("casewatch")
 
@@ -101,11 +106,13 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
     for issue in reading.issues:
         print(issue, file=sys.stderr)
     if args.measures:  # the managers' measures, as the worker exports them
-        from services.journeys.replay import measures, render_measures
+        from services.journeys.board.figures import waits_on
+        from services.journeys.replay import journeys_of, measures, render_measures, sen2_report
 
-        text = render_measures(
-            measures(reading.events, args.as_of, pack), args.format, args.as_of, pack
-        )
+        report = sen2_report(reading.events, args.as_of, pack, _sen2_period(args))
+        totals = measures(reading.events, args.as_of, pack)
+        waits = waits_on(journeys_of(reading.events), args.as_of, pack)
+        text = render_measures(totals, args.format, args.as_of, pack, report, waits)
         if args.out:
             Path(args.out).write_text(text, encoding="utf-8")
         else:
@@ -121,6 +128,22 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _sen2_period(args: argparse.Namespace) -> Period | None:
+    """``--year`` (1 Jan to 31 Dec) or ``--from``/``--to`` (both included) for the SEN2
+    figures of ``replay --measures``; None: the last complete calendar year."""
+    from services.journeys.domain.sen2_figures import Period, calendar_year
+
+    if args.year is not None:
+        return calendar_year(args.year)
+    if args.date_from is not None or args.date_to is not None:
+        start = args.date_from or date(args.as_of.year, 1, 1)
+        end = args.date_to or args.as_of
+        if end < start:
+            raise SystemExit(f"casewatch replay: --to {end} is before --from {start}")
+        return Period("custom", start, end)
+    return None
 
 
 def cmd_lag_exporter(settings: Settings, _: argparse.Namespace) -> int:
@@ -189,9 +212,26 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--measures", action="store_true", help="the managers' measures instead of the flags"
     )
+    when = replay.add_mutually_exclusive_group()
+    when.add_argument(
+        "--year", type=int, help="with --measures: the SEN2 figures of this calendar year"
+    )
+    when.add_argument(
+        "--from",
+        dest="date_from",
+        type=date.fromisoformat,
+        help="with --measures: the SEN2 figures from this date (YYYY-MM-DD, included)",
+    )
+    replay.add_argument(
+        "--to",
+        dest="date_to",
+        type=date.fromisoformat,
+        help="with --measures: the SEN2 figures to this date (YYYY-MM-DD, included)",
+    )
     replay.set_defaults(func=cmd_replay)
 
     ingest_cli.add_demo_parser(sub)
+    board_command.add_parser(sub)
     return p
 
 

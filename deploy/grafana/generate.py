@@ -144,6 +144,34 @@ def bars(
     )
 
 
+PERIODS = {
+    "last_year": "last complete calendar year",
+    "year_to_date": "this calendar year to date",
+    "rolling_12m": "rolling 12 months",
+}
+FIGURE_TITLES = {
+    "twenty_weeks_excluding_exceptions": "Plans within 20 weeks (excl. exceptions)",
+    "six_weeks": "Decisions to assess within 6 weeks",
+}
+ENGLAND_TEXT = (
+    "**England** (DfE, *Education, health and care plans*), calendar years: plans issued "
+    "within 20 weeks excluding exceptions **46.4%** in 2024 (45.9% including them; reporting "
+    "year 2025, published 26 June 2025), 50.3% in 2023, 49.2% in 2022; decisions whether to "
+    "assess within 6 weeks **84.8%** in 2024. Compare with the *last complete calendar year* "
+    "once the DfE has published it; the current year is not published until the next June."
+)
+
+
+def sen2_stat(figure: str, period: str) -> stat.Panel:
+    """One SEN2 figure for one period, labelled with both (domain/sen2_figures.py)."""
+    labels = f'figure="{figure}", period="{period}"'
+    return ratio_stat(
+        f"{FIGURE_TITLES[figure]} — {PERIODS[period]}",
+        f"sum(casewatch_sen2_numerator{{{labels}}}) / sum(casewatch_sen2_denominator{{{labels}}})",
+        f"The DfE's SEN2 figure {figure} for the {PERIODS[period]} (docs/dashboards.md).",
+    ).span(6)
+
+
 def board() -> Dashboard:
     """The SEND partnership board: the figures the peer reviews ask for, each month."""
     national = (
@@ -220,6 +248,43 @@ def board() -> Dashboard:
             .title("National comparison")
             .mode(TextMode.MARKDOWN)
             .content(national)
+            .span(6)
+            .height(5)
+        )
+        .with_row(Row("SEN2 figures by the DfE's definitions"))
+        .with_panel(sen2_stat("twenty_weeks_excluding_exceptions", "last_year"))
+        .with_panel(sen2_stat("twenty_weeks_excluding_exceptions", "year_to_date"))
+        .with_panel(sen2_stat("twenty_weeks_excluding_exceptions", "rolling_12m"))
+        .with_panel(
+            text.Panel()
+            .title("England, published")
+            .mode(TextMode.MARKDOWN)
+            .content(ENGLAND_TEXT)
+            .span(6)
+            .height(5)
+        )
+        .with_panel(sen2_stat("six_weeks", "last_year"))
+        .with_panel(sen2_stat("six_weeks", "year_to_date"))
+        .with_panel(sen2_stat("six_weeks", "rolling_12m"))
+        .with_panel(
+            table.Panel()
+            .title("All five SEN2 figures, each period")
+            .description(
+                "Numerator / denominator ratio of each figure (docs/dashboards.md cites the "
+                "DfE's definition of each) for the last complete calendar year, the current "
+                "year to date and the rolling 12 months."
+            )
+            .datasource(PROMETHEUS)
+            .with_target(
+                query(
+                    "sum by (figure, period) (casewatch_sen2_numerator) / "
+                    "sum by (figure, period) (casewatch_sen2_denominator)",
+                    instant=True,
+                    table_format=True,
+                )
+            )
+            .unit("percentunit")
+            .decimals(1)
             .span(6)
             .height(5)
         )

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
 from services.alerts.config import AlertSettings
 from services.alerts.web.auth import mint_token
+from services.runtime.roster import Member
 from services.runtime.settings import Settings
 
 
@@ -35,13 +37,20 @@ def token(
 
 
 def notify_digest(settings: Settings) -> int:
-    """Send the digest of everything new or escalated since the last one. Exit 1 when a
-    message could not be sent (the next run sends that digest again)."""
+    """Send each person the digest of everything new or escalated since their last one.
+    Exit 1 when a message could not be sent (the next run sends that one again; everyone
+    else has been served and is not sent it twice)."""
     from services.alerts.notify.send import send_digests
     from services.alerts.store.store import AlertStore
+    from services.runtime.roster import RosterInvalid
 
     config = AlertSettings()
-    store = AlertStore(settings.alerts_database_url())
+    try:
+        roster = settings.load_roster()
+    except RosterInvalid as exc:
+        print(f"casewatch notify digest: {exc}; nothing was sent", file=sys.stderr)
+        return 2
+    store = AlertStore(settings.alerts_database_url(), roster)
     try:
         report = send_digests(store, config, settings)
     finally:
@@ -50,7 +59,11 @@ def notify_digest(settings: Settings) -> int:
         f"digest: {report.recipients} recipients, {report.sent} messages sent, "
         f"{report.failed} failed"
     )
-    return 1 if report.failed else 0
+    if report.not_sent_to:  # roster ids only: they cannot carry anything else
+        print(f"not sent (sent again by the next run): {', '.join(report.not_sent_to)}")
+    if report.refused:
+        print(f"{report.refused} recipient(s) with a malformed id were sent nothing")
+    return 1 if report.failed or report.refused else 0
 
 
 DEMO_TEAM_MANAGERS = {team: f"mgr-{team}" for team in ("north", "south", "east", "west")}
@@ -59,6 +72,15 @@ DEMO_PEOPLE = (
     ("caseworker cw-01", "cw-01", "caseworker", "north"),
     ("manager of team north", "mgr-north", "manager", "north"),
 )
+
+
+def demo_roster() -> list[Member]:
+    """The demo authority's roster: its caseworkers (``services.ingest.demo``) and the
+    managers of its teams, so routing and digests work under ``casewatch up``."""
+    from services.ingest.demo.types import CASEWORKERS
+
+    people = [Member(cw, team, "caseworker") for cw, team in CASEWORKERS.items()]
+    return people + [Member(m, team, "manager") for team, m in DEMO_TEAM_MANAGERS.items()]
 
 
 def demo_sign_in_links(data_dir: Path, inbox_url: str) -> list[tuple[str, str]]:

@@ -7,10 +7,11 @@ Kept beside the service rather than in the shared ``Settings``: only the alerts 
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.alerts.domain.escalation import EscalationPolicy
+from services.runtime.roster import IDENTIFIER_RULE, Roster, well_formed
 from services.runtime.settings import Settings
 
 
@@ -50,13 +51,34 @@ class AlertSettings(BaseSettings):
     webhook_attempts: int = Field(default=4, ge=1)
     webhook_backoff_seconds: float = Field(default=1.0, ge=0)
 
+    @field_validator("team_managers")
+    @classmethod
+    def _roster_ids(cls, value: dict[str, str]) -> dict[str, str]:
+        for team, manager in value.items():
+            if not (well_formed(team) and well_formed(manager)):
+                raise ValueError(f"teams and managers are roster ids: {IDENTIFIER_RULE}")
+        return value
+
+    @field_validator("email_addresses")
+    @classmethod
+    def _one_line(cls, value: dict[str, str]) -> dict[str, str]:
+        for address in value.values():
+            if not address or any(c.isspace() or ord(c) < 32 for c in address):
+                raise ValueError("an email address is one line with no spaces")
+        return value
+
     @property
     def local_keys(self) -> bool:
         """Tokens are signed by this installation's own key (the embedded default)."""
         return not self.auth_jwks_url
 
-    def escalation(self) -> EscalationPolicy:
-        return EscalationPolicy(self.escalate_after, self.team_managers)
+    def managers(self, roster: Roster) -> dict[str, str]:
+        """team → manager: the roster's manager rows, then ``team_managers`` over them."""
+        return {**roster.managers(), **self.team_managers}
+
+    def escalation(self, roster: Roster | None = None) -> EscalationPolicy:
+        managers = self.managers(roster) if roster is not None else self.team_managers
+        return EscalationPolicy(self.escalate_after, managers)
 
     def inbox_url(self, settings: Settings) -> str:
         return (self.public_url or f"http://{settings.alerts_host}:{settings.alerts_port}").rstrip(

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from schemas.flags import FlagRecord
 from services.alerts.store.routing import JourneyChanges
 from services.alerts.store.store import Transition
+from services.runtime.roster import Roster
 
 OPEN_ALERTS = "casewatch_alerts_open"
 
@@ -36,7 +37,9 @@ class AlertMetrics:
     ``casewatch_alert_journeys_total{outcome}`` (stored, stale, forgotten),
     ``casewatch_alert_journeys_undecodable_total``,
     ``casewatch_alerts_journey_views_total{channel}`` (page, api) and
-    ``casewatch_alerts_access_denied_total{reason}`` (unauthenticated, forbidden, csrf).
+    ``casewatch_alerts_access_denied_total{reason}`` (unauthenticated, forbidden, csrf) and,
+    once ``watch_roster`` is called, ``casewatch_roster_refusals_total{use, reason}``
+    (values not on the roster: use routing, reassign, notification).
     """
 
     def __init__(self, registry: CollectorRegistry) -> None:
@@ -110,6 +113,9 @@ class AlertMetrics:
     def count_denied(self, reason: str) -> None:
         self.denied.labels(reason=reason).inc()
 
+    def watch_roster(self, roster: Roster, registry: CollectorRegistry) -> None:
+        registry.register(_RosterRefusals(roster))
+
     def set_open(self, counts: Mapping[tuple[str, str], int]) -> None:
         """Replace the open-alert gauge with ``{(rule id, severity): open alerts}``."""
         self._open.replace(counts)
@@ -136,3 +142,27 @@ class _OpenAlerts(Collector):
     @staticmethod
     def _family() -> GaugeMetricFamily:
         return GaugeMetricFamily(OPEN_ALERTS, "Open caseworker alerts", labels=["rule", "severity"])
+
+
+class _RosterRefusals(Collector):
+    """``casewatch_roster_refusals_total{use, reason}``, read from the roster's own tally."""
+
+    def __init__(self, roster: Roster) -> None:
+        self.roster = roster
+
+    def describe(self) -> Iterable[Metric]:
+        return [self._family()]
+
+    def collect(self) -> Iterable[Metric]:
+        family = self._family()
+        for (use, reason), n in sorted(self.roster.refused().items()):
+            family.add_metric([use, reason], n)
+        return [family]
+
+    @staticmethod
+    def _family() -> CounterMetricFamily:
+        return CounterMetricFamily(
+            "casewatch_roster_refusals",
+            "Caseworker or team values refused because they are not on the roster",
+            labels=["use", "reason"],
+        )

@@ -121,7 +121,12 @@ def create_app(
         metrics=WorkerMetrics(registry),
         wall=wall,
         table=PartitionedTable(app.Table("journeys", options=rocksdb_options(tuning), **raw)),
-        measures=JourneyMeasures(pack, registry, partitions=settings.partitions),
+        measures=JourneyMeasures(
+            pack,
+            registry,
+            partitions=settings.partitions,
+            team_label=settings.load_roster().team_label,
+        ),
     )
 
     @app.agent(inputs)

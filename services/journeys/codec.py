@@ -21,14 +21,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from schemas.events import EVENT_ADAPTER, EVENT_TYPES, Event
 from schemas.flags import FlagRecord
-from schemas.journeys import JourneySnapshot
+from schemas.journeys import JourneySnapshot, next_deadline_of
 from services.journeys.domain.assess import Assessment
 from services.journeys.domain.clocks import Flag
 from services.journeys.domain.journey import Fact, person
 from services.journeys.domain.pack import RulePack
-from services.journeys.domain.rules import next_deadline
 from services.journeys.domain.state import FlagChanges, JourneyState
-from services.journeys.domain.views import journey_clocks, timeline
+from services.journeys.domain.views import child_facts, journey_clocks, timeline
 
 
 @dataclass(frozen=True)
@@ -245,8 +244,8 @@ def snapshot(
     ``assessed``: the same journey's assessment on ``as_of``, saving a second evaluation."""
     journey = state.journey
     who = person(journey)
-    due = assessed.next_due if assessed else next_deadline(journey, as_of, pack)
     views = assessed.views if assessed else journey_clocks(journey, as_of, pack)
+    due = next_deadline_of((c for c, _ in views), as_of)  # one of the clocks shown
     flag_id = assessed.flag_id_of if assessed else lambda c: c.flag(journey.person_key).flag_id
     # Validated in one call from plain values: less than building each entry's model.
     return JourneySnapshot.model_validate(
@@ -270,6 +269,7 @@ def snapshot(
                 }
                 for c, state_ in views
             ],
+            "child": child_facts(journey, as_of, pack),
             "updated_at": now,
         }
     )

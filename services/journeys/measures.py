@@ -125,8 +125,11 @@ class JourneyMeasures(Collector):
         *,
         partitions: int = 1,
         budget: float = 0.05,
+        team_label: Callable[[str], str] | None = None,
     ) -> None:
         self.pack = pack
+        # the exported ``team`` label: a roster team, or other (``Roster.team_label``)
+        self.team_label = team_label
         self.partitions = partitions  # the topics' partition count (journeys stored headerless)
         self.budget = budget  # seconds per tick for adopted and date-moved journeys
         self._partitions: dict[int, _Partition] = {}
@@ -329,7 +332,7 @@ class JourneyMeasures(Collector):
         with self._lock:
             tracked = sum(len(p.entries) for p in self._partitions.values())
             pending = sum(len(p.pending) for p in self._partitions.values())
-        yield from _families(t)
+        yield from _families(_by_team_label(t, self.team_label) if self.team_label else t)
         yield GaugeMetricFamily(TRACKED, "Journeys whose measures this worker holds", tracked)
         yield GaugeMetricFamily(
             PENDING, "Journeys adopted by this worker whose measures are not computed yet", pending
@@ -338,6 +341,36 @@ class JourneyMeasures(Collector):
 
 def _decode(raw: bytes) -> JourneyState:
     return decode_stored(raw)[1]
+
+
+def _by_team_label(t: Totals, team_label: Callable[[str], str]) -> Totals:
+    """``t`` with every ``team`` label value passed through ``team_label``: teams not on the
+    roster add up under one label (``other``), so ingested text never becomes a label."""
+    at = {m.name: m.labels.index("team") for m in MEASURES if "team" in m.labels}
+    labels: dict[str, str] = {}
+
+    def relabelled(key: Key) -> Key:
+        name, values = key
+        i = at.get(name)
+        if i is None:
+            return key
+        team = values[i]
+        label = labels.get(team)
+        if label is None:
+            label = labels[team] = team_label(team)
+        return name, (*values[:i], label, *values[i + 1 :])
+
+    out = Totals()
+    for key, n in t.counts.items():
+        k = relabelled(key)
+        out.counts[k] = out.counts.get(k, 0) + n
+    for key, h in t.histograms.items():
+        k = relabelled(key)
+        mine = out.histograms.setdefault(k, HistogramTotal([0] * len(h.buckets)))
+        mine.buckets = [a + b for a, b in zip(mine.buckets, h.buckets, strict=True)]
+        mine.total += h.total
+        mine.count += h.count
+    return out
 
 
 def _families(t: Totals) -> Iterable[Metric]:

@@ -7,11 +7,13 @@ import csv
 import io
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 
 from schemas.events import Event
+from services.journeys.board.figures import WaitRow
+from services.journeys.domain import sen2_figures as sen2
 from services.journeys.domain.journey import Journey, fold, person
 from services.journeys.domain.measures import MEASURES, Totals, contribution, headline, totals
 from services.journeys.domain.pack import RulePack
@@ -110,8 +112,71 @@ def measures(events: Iterable[Event], as_of: date, pack: RulePack) -> Totals:
     return totals(contribution(j, as_of, pack) for j in journeys_of(events))
 
 
-def render_measures(t: Totals, fmt: str, as_of: date, pack: RulePack) -> str:
-    """JSON: headline figures, every gauge series and histogram; text: the headline and gauges."""
+@dataclass(frozen=True)
+class Sen2Report:
+    """The DfE's SEN2 figures for the period asked for (``--year``, ``--from``/``--to``;
+    default the last complete calendar year) and for the board's three periods."""
+
+    period: sen2.Period
+    figures: dict[str, sen2.Figure]
+    board: tuple[tuple[sen2.Period, dict[str, sen2.Figure]], ...]
+
+
+def sen2_report(
+    events: Iterable[Event], as_of: date, pack: RulePack, period: sen2.Period | None = None
+) -> Sen2Report:
+    """``sen2_figures`` over the export's journeys, for ``period`` and the board's periods."""
+    journeys = journeys_of(events)
+    asked = period or sen2.board_periods(as_of)[0]
+    return Sen2Report(
+        asked,
+        sen2.sen2_figures(journeys, asked.start, asked.end, as_of, pack),
+        tuple(
+            (p, sen2.sen2_figures(journeys, p.start, p.end, as_of, pack))
+            for p in sen2.board_periods(as_of)
+        ),
+    )
+
+
+def _figures_json(figures: dict[str, sen2.Figure]) -> dict[str, dict[str, int]]:
+    return {k: {"numerator": f.numerator, "denominator": f.denominator} for k, f in figures.items()}
+
+
+def _period_json(p: sen2.Period, figures: dict[str, sen2.Figure]) -> dict[str, object]:
+    return {
+        "period": p.name,
+        "label": p.label,
+        "from": p.start.isoformat(),
+        "to": p.end.isoformat(),
+        "figures": _figures_json(figures),
+        "england": sen2.england(p.start.year) if p.start.year == p.end.year else None,
+    }
+
+
+def _sen2_text(report: Sen2Report) -> list[str]:
+    lines = ["", "SEN2 figures (DfE definitions; docs/dashboards.md)"]
+    for p, figures in ((report.period, report.figures), *report.board):
+        published = sen2.england(p.start.year) if p.start.year == p.end.year else None
+        lines.append(f"  {p.label} ({p.start.isoformat()} to {p.end.isoformat()})")
+        for name, f in figures.items():
+            shown = "-" if f.ratio is None else f"{f.ratio:.1%}"
+            nation = published["figures"].get(name) if published else None  # type: ignore[attr-defined]
+            versus = f"   England {p.start.year}: {nation:.1%}" if nation is not None else ""
+            lines.append(f"    {name:<60} {f.numerator:>6} / {f.denominator:<6} {shown:>6}{versus}")
+    return lines
+
+
+def render_measures(
+    t: Totals,
+    fmt: str,
+    as_of: date,
+    pack: RulePack,
+    report: Sen2Report | None = None,
+    waits: Sequence[WaitRow] = (),
+) -> str:
+    """JSON: headline figures, every gauge series and histogram, and (with ``report``) the
+    SEN2 figures as ``sen2`` (figure id -> numerator, denominator) with their period and the
+    board's periods beside England's; text: the same, for reading."""
     labels = {m.name: m.labels for m in MEASURES}
     series = [
         {"name": name, "labels": dict(zip(labels[name], values, strict=True)), "value": n}
@@ -134,11 +199,19 @@ def render_measures(t: Totals, fmt: str, as_of: date, pack: RulePack) -> str:
                 for (name, values), h in sorted(t.histograms.items())
             ],
         }
+        if report is not None:
+            body["sen2"] = _figures_json(report.figures)
+            body["sen2_period"] = _period_json(report.period, report.figures)
+            body["sen2_board"] = [_period_json(p, f) for p, f in report.board]
+        if waits:  # open waits per service: how many, how long, how many past the standard
+            body["waits_open"] = {w.service: asdict(w) for w in waits}
         return json.dumps(body, indent=2) + "\n"
     lines = [f"measures as of {as_of.isoformat()} (rule pack {pack.version})"]
     for field, value in asdict(headline(t)).items():
         shown = "-" if value is None else f"{value:.1%}" if isinstance(value, float) else value
         lines.append(f"  {field:<40} {shown}")
+    if report is not None:
+        lines += _sen2_text(report)
     lines.append("")
     for s in series:
         tags = ",".join(f"{k}={v}" for k, v in s["labels"].items())  # type: ignore[attr-defined]

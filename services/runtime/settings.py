@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.journeys.domain.pack import DEFAULT_PACK, RulePack, load_pack
+from services.runtime.roster import Roster, load_roster
 
 DEV_PERSON_KEY_SECRET = "casewatch-dev-secret-not-for-production"
 
@@ -49,6 +50,11 @@ class Settings(BaseSettings):
         default=None, description="fix the monitor's clock (tests, demos); default is today"
     )
 
+    roster_file: Path | None = Field(
+        default=None,
+        description="the caseworkers and teams (CSV: id,team,role); default: an open roster",
+    )
+
     alerts_db_url: str = Field(default="", description="SQLAlchemy URL; default SQLite in data_dir")
     alerts_host: str = "127.0.0.1"
     alerts_port: int = 8080
@@ -58,6 +64,11 @@ class Settings(BaseSettings):
 
     def load_rule_pack(self) -> RulePack:
         return load_pack(self.rule_pack) if self.rule_pack else DEFAULT_PACK
+
+    def load_roster(self) -> Roster:
+        """The roster file's people and teams; without one, an open roster (any well-formed
+        identifier). Raises ``RosterInvalid`` for a file that breaks a rule."""
+        return load_roster(self.roster_file) if self.roster_file else Roster.open()
 
     def alerts_database_url(self) -> str:
         return self.alerts_db_url or f"sqlite:///{(self.data_dir / 'alerts.db').resolve()}"

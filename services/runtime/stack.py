@@ -19,8 +19,14 @@ from datetime import date
 from pathlib import Path
 from types import FrameType
 
-from services.alerts.commands import DEMO_TEAM_MANAGERS, demo_sign_in_links, service_token
+from services.alerts.commands import (
+    DEMO_TEAM_MANAGERS,
+    demo_roster,
+    demo_sign_in_links,
+    service_token,
+)
 from services.runtime.broker import EmbeddedBroker, ensure_topics, free_port, wait_for_port
+from services.runtime.roster import write_roster
 from services.runtime.settings import Settings
 
 
@@ -83,6 +89,9 @@ def run_stack(settings: Settings, *, children: int, seed: int, port: int) -> int
             CASEWATCH_ALERTS_TEAM_MANAGERS=os.environ.get(
                 "CASEWATCH_ALERTS_TEAM_MANAGERS", json.dumps(DEMO_TEAM_MANAGERS)
             ),
+            # the demo comes with its roster: routing, digests and labels take only its people
+            CASEWATCH_ROSTER_FILE=os.environ.get("CASEWATCH_ROSTER_FILE")
+            or str(write_roster(home / "roster.csv", demo_roster())),
         )
         procs.append(_spawn(["worker"], env, home / "worker.log"))
         procs.append(_spawn(["serve", "alerts"], env, home / "alerts.log"))

@@ -232,7 +232,7 @@ def after_restart(page: Any, url: str) -> None:
     assert page.locator("h1").inner_text() == "My open alerts"
     needs_action = page.locator("table", has=page.locator("caption", has_text="most urgent"))
     assert "Acknowledged" in needs_action.inner_text()
-    snoozed = page.locator("table", has=page.locator("caption", has_text="Snoozed alerts"))
+    snoozed = needs_action.locator("tr", has=page.locator("text=Snoozed until"))
     assert "LL-1002" in snoozed.inner_text()
     page.screenshot(path=str(ARTIFACTS / "inbox-after-restart.png"), full_page=True)
     page.get_by_role("link", name="LL-1002").click()

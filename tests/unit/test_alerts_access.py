@@ -166,7 +166,7 @@ def test_a_manager_sees_only_their_team(client: TestClient, mint: Mint) -> None:
     assert client.get("/alerts?team=south", headers=north).json() == []
     team = client.get("/team?team=south", headers=north).text  # the parameter is for admins
     assert "<h1>Team north</h1>" in team and "CHILD-ANA" in team and "CHILD-BEN" in team
-    assert "In the team queue" in team
+    assert "1 alert in the team queue" in team
     assert client.get("/", headers=north, follow_redirects=False).headers["location"] == "/team"
     south_inbox = client.get("/inbox?caseworker=cw-cy", headers=north).text
     assert "There are no open alerts." in south_inbox

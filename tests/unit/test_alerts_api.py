@@ -109,7 +109,11 @@ def test_an_alert_in_json(client: TestClient) -> None:
         "flag_id": fid(1),
         "rule_id": "R-AR-DUE",
         "rule_title": "Annual review overdue",
+        "title": "Annual review overdue",
+        "about": "EHC plan P1",
         "severity": "breach",
+        "level": "breach",
+        "level_label": "Statutory breach",
         "statutory": True,
         "child_ref": "CHILD-1",
         "caseworker_id": "cw-ana",
@@ -152,10 +156,9 @@ def test_inbox_page_is_an_accessible_table(client: TestClient) -> None:
     page = response.text
     assert '<html lang="en">' in page
     assert "<h1>Open alerts for cw-ana</h1>" in page
-    assert (
-        "<table>" in page and "<caption>Open alerts for cw-ana, most urgent first</caption>" in page
-    )
-    for heading in ["Rule", "Child", "Due date", "Days overdue", "Severity", "Status"]:
+    assert '<table class="responsive">' in page
+    assert "<caption>Showing 1 to 3 of 3 alerts, most urgent first</caption>" in page
+    for heading in ["Alert", "Child", "Due date", "Days overdue", "Severity", "Status"]:
         assert f">{heading}</th>" in page
     assert page.count('<th scope="col"') == 6
     assert '<label class="label" for="rule">Rule</label>' in page
@@ -166,8 +169,10 @@ def test_inbox_page_is_an_accessible_table(client: TestClient) -> None:
 
 def test_inbox_notes_the_20_week_exception(client: TestClient) -> None:
     page = client.get("/inbox/cw-ana").text
-    assert page.count("Exception recorded (Reg 10(4))") == 1
-    assert "Final EHC plan not issued within 20 weeks" in page
+    assert page.count("Reg 10(4) exception: the 20-week time limit does not apply.") == 1
+    (row,) = [r for r in page.split("<tr>")[1:] if "Final EHC plan not issued within" in r]
+    assert "Exception recorded</strong>" in row
+    assert "breach" not in row.lower()  # the limit does not apply: never called a breach
 
 
 def test_inbox_escapes_what_it_shows(client: TestClient) -> None:
@@ -188,9 +193,16 @@ def test_an_empty_inbox_says_so(client: TestClient) -> None:
 def test_index_links_caseworkers_to_their_inboxes(client: TestClient) -> None:
     page = client.get("/").text
     assert "<h1>Open alerts by caseworker</h1>" in page
-    assert '<a href="/inbox?caseworker=cw-ana">cw-ana</a></td><td class="numeric">3</td>' in page
-    assert '<a href="/inbox?caseworker=cw-ben">cw-ben</a></td><td class="numeric">1</td>' in page
-    assert "1 open alert is in a team queue." in page
+    for caseworker, n in (("cw-ana", 3), ("cw-ben", 1)):
+        assert (
+            f'<a href="/inbox?caseworker={caseworker}">{caseworker}</a></td>'
+            f'<td class="numeric" data-label="Open alerts">{n}</td>'
+        ) in page
+        inbox = client.get("/inbox", params={"caseworker": caseworker}).text
+        assert f"of {n} alert" in inbox  # the count opens as many
+    assert '<a href="/team">All 5 open alerts, every team</a>' in page
+    assert "1 open alert is in a team queue</a>" in page
+    assert "Showing 1 to 1 of 1 alert," in client.get("/team?queue=team").text
 
 
 @pytest.mark.parametrize("path", ["/", "/inbox/cw-ana", "/alerts", "/healthz", "/metrics", "/nope"])

@@ -56,7 +56,13 @@ def store(tmp_path: Path) -> Iterator[AlertStore]:
                             due_on=date(2026, 2, 5),
                             state="open",
                             flag_id=fid(1),
-                        )
+                        ),
+                        ClockView(  # the next deadline: the earliest due date not yet passed
+                            rule_id="R-AR-DECISION-4W",
+                            subject="review:P1:2026-03-23",
+                            due_on=date(2026, 4, 20),
+                            state="upcoming",
+                        ),
                     ],
                     updated_at=datetime(2026, 3, 1, tzinfo=UTC),
                 ),
@@ -126,7 +132,8 @@ def test_acknowledge_and_snooze_from_the_page(browser: tuple[TestClient, str]) -
     bad_date = client.post(
         f"{other}/snooze", data={"csrf_token": csrf, "until": "soon", "reason": "x"}
     )
-    assert bad_date.status_code == 422 and "like 2026-03-31" in bad_date.text
+    assert bad_date.status_code == 422 and "like 31/03/2026" in bad_date.text
+    assert 'value="soon"' in bad_date.text and ">x</textarea>" in bad_date.text  # kept
     reason = f"waiting for the school {SCRIPT}"
     snoozed = client.post(
         f"{other}/snooze", data={"csrf_token": csrf, "until": "2026-03-09", "reason": reason}
@@ -136,7 +143,7 @@ def test_acknowledge_and_snooze_from_the_page(browser: tuple[TestClient, str]) -
     assert SCRIPT not in snoozed.text
 
     inbox = client.get("/inbox").text
-    assert "<caption>Snoozed alerts</caption>" in inbox
+    assert "Snoozed until 9 March 2026</strong>" in inbox
     assert "Acknowledged</strong>" in inbox
     details = {a["flag_id"]: a for a in client.get("/alerts").json()}
     assert details[fid(1)]["status"] == "acknowledged"
@@ -147,7 +154,7 @@ def test_reassigning_away_leaves_the_caseload(browser: tuple[TestClient, str]) -
     client, csrf = browser
     url = f"/inbox/alerts/{fid(1)}/reassign"
     empty = client.post(url, data={"csrf_token": csrf, "to": "caseworker", "caseworker_id": " "})
-    assert empty.status_code == 422 and "enter the caseworker" in empty.text
+    assert empty.status_code == 422 and "choose a caseworker" in empty.text
     moved = client.post(
         url, data={"csrf_token": csrf, "to": "caseworker", "caseworker_id": "cw-ben"}
     )
@@ -187,9 +194,13 @@ def test_the_team_view_shows_escalations_and_the_queue(
     sign_in(app_client, tmp_path, config, "manager")
     page = app_client.get("/team").text
     assert "<h1>Team north</h1>" in page
-    assert "<caption>Escalated: nobody acknowledged these in time</caption>" in page
-    assert "<caption>In the team queue: nobody is assigned</caption>" in page
+    assert '<a href="/team?status=escalated">Escalated alerts</a>' in page
+    assert '<a href="/team?queue=team">1 alert in the team queue, nobody assigned</a>' in page
     assert '<a href="/inbox?caseworker=cw-ana">cw-ana</a>' in page
+    escalated = app_client.get("/team", params={"status": "escalated"}).text
+    assert "Showing 1 to 2 of 2 alerts," in escalated and "CHILD-1" in escalated
+    queue = app_client.get("/team", params={"queue": "team"}).text
+    assert "<h1>Team north: team queue</h1>" in queue and "CHILD-3" in queue
     only_warnings = app_client.get("/team", params={"severity": "warning"}).text
     assert "CHILD-3" in only_warnings and "CHILD-1" not in only_warnings
     assert '<option value="warning" selected>' in only_warnings

@@ -103,5 +103,8 @@ def test_journey_snapshot_has_timeline_clocks_and_no_personal_data() -> None:
     assert ("R-AR-DUE", date(2025, 1, 1), "upcoming") in [
         (c.rule_id, c.due_on, c.state) for c in view.clocks
     ]
-    assert view.next_deadline == date(2024, 10, 9)
+    # the next deadline is a date a caseworker can find among the clocks shown (the review
+    # due 1 Jan 2025), not the day the advisory warning opens (9 Oct 2024)
+    assert view.next_deadline == date(2025, 1, 1)
+    assert view.next_deadline == min(c.due_on for c in view.clocks if c.due_on >= as_of)
     assert b"2015-02-01" not in raw  # the date of birth stays out of the read model

@@ -19,6 +19,7 @@ from services.ingest.demo.authority import (
     DemoSummary,
     write_demo_export,
 )
+from services.ingest.identifiers import upn_fault
 from services.ingest.ssd.adapter import ExportReading, read_ssd_export
 from services.journeys.domain.journey import Journey, fold, person, plans, requests
 from services.journeys.domain.pack import DEFAULT_PACK
@@ -187,7 +188,8 @@ def test_people_are_plainly_fictional(tmp_path: Path) -> None:
         people = list(csv.DictReader(handle))
     assert {p["pers_forename"] for p in people} <= set(FORENAMES)
     assert {p["pers_surname"] for p in people} <= set(SURNAMES)
-    assert all(re.fullmatch(r"X999\d{9}", p["pers_upn"]) for p in people)  # 999: no LA's
+    assert all(re.fullmatch(r"[A-Z]999\d{9}", p["pers_upn"]) for p in people)  # 999: no LA's
+    assert all(upn_fault(p["pers_upn"]) is None for p in people)  # with their check letters
     assert all(p["pers_single_unique_id"].startswith("999") for p in people)  # test NHS range
     assert {(p["caseworker_id"], p["team"]) for p in people} <= set(CASEWORKERS.items())
 

@@ -121,7 +121,10 @@ def test_twelve_month_window_is_365_days_and_next_change_says_when_it_ends() -> 
         RequestDecided(request_id="R1", outcome="N", decided_on=refused_on),
         dob=date(2019, 3, 1),
     )
-    assert m.contribution(refused, refused_on, PACK).next_change == refused_on + 365 * D
+    # the SEN2 figures' calendar years move on 1 January, before the 12 months end
+    assert m.contribution(refused, refused_on, PACK).next_change == date(2026, 1, 1)
+    after_new_year = m.contribution(refused, date(2026, 1, 1), PACK)
+    assert after_new_year.next_change == date(2025, 1, 6) + 365 * D  # the request leaves
 
 
 def test_decisions_and_review_decisions_are_timed_from_request_and_meeting() -> None:
@@ -163,7 +166,8 @@ def test_a_child_who_left_counts_in_past_timeliness_but_in_nothing_open() -> Non
         PersonLeft(left_on=date(2025, 3, 1)),
     )
     c = m.contribution(j, date(2025, 6, 1), PACK)
-    assert {name for name, _ in c.counts} == {m.PLANS_ISSUED.name}
+    timeliness = {m.PLANS_ISSUED.name, m.SEN2_NUMERATOR.name, m.SEN2_DENOMINATOR.name}
+    assert {name for name, _ in c.counts} == timeliness
 
 
 # --- transitions ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from schemas.events import (
 from services.journeys.domain.calendar import academic_year, birthday_in
 from services.journeys.domain.journey import fold
 from services.journeys.domain.pack import DEFAULT_PACK, RulePack, TransitionClocks
+from services.journeys.domain.rules import clocks as rule_clocks
 from services.journeys.domain.rules import evaluate
 from services.journeys.domain.rules.transition import (
     academic_years_in_ncy,
@@ -397,6 +398,33 @@ def test_year_9_due_date_is_the_review_due_as_year_9_began() -> None:
 def test_year_9_due_date_follows_the_last_review_before_year_9() -> None:
     events = [*year9(), ev(ReviewDecided(plan_id="P1", decided_on=date(2025, 8, 1), outcome="M"))]
     assert open_flags(events, date(2025, 9, 1), PFA) == [pfa_due(date(2026, 8, 1))]
+
+
+def test_review_overdue_as_year_9_begins_is_due_on_1_september_of_year_9() -> None:
+    # issue 12: a plan issued in August 2022 with no review since, for a child whose Year 9 is
+    # 2026/27, was flagged "PfA review due 26 August 2023" — a date in Year 5
+    events = [
+        child(date(2012, 9, 9)),
+        plan(date(2022, 8, 26)),
+        meeting(date(2026, 8, 31), None),
+        ev(ReviewDecided(plan_id="P1", decided_on=date(2026, 9, 12), outcome="M")),
+    ]
+    due = ("R-PFA-Y9", "warning", "plan:P1:pfa:2026", date(2026, 9, 1))
+    assert open_flags(events, date(2026, 8, 31), PFA) == []
+    assert open_flags(events, date(2026, 9, 1), PFA) == [due]
+    assert open_flags(events, date(2026, 12, 5), PFA) == [due]  # one id all year
+
+
+def test_year_9_years_ahead_is_dated_in_year_9() -> None:
+    # a child in Year 0 with a plan: the upcoming Year 9 clock is dated 1 September 2034, not
+    # the plan's first review in 2024
+    events = [child(date(2020, 11, 30)), plan(date(2023, 10, 12))]
+    clocks = [
+        c
+        for c in rule_clocks(fold(PERSON, events), date(2026, 12, 5), DEFAULT_PACK)
+        if c.rule_id == "R-PFA-Y9"
+    ]
+    assert [(c.subject, c.due_on) for c in clocks] == [("plan:P1:pfa:2034", date(2034, 9, 1))]
 
 
 def test_plan_issued_in_year_9_has_no_year_9_review() -> None:

@@ -56,7 +56,7 @@ ADA = """<Person><Surname>Example</Surname><Forename>Ada</Forename>
 
 BO = """<Person><Surname>Sample</Surname><Forename>Bo</Forename>
 <PersonBirthDate>2016-05-04</PersonBirthDate><Sex>M</Sex><Ethnicity>WBRI</Ethnicity>
-<UniqueLearnerNumber>12345678</UniqueLearnerNumber>
+<UniqueLearnerNumber>9276308686</UniqueLearnerNumber>
 <Requests><ReceivedDate>2025-03-01</ReceivedDate></Requests></Person>"""
 
 
@@ -133,7 +133,7 @@ def test_a_clean_return_publishes_every_module(tmp_path: Path) -> None:
     keys = {e.person_key for e in reading.events}
     assert keys == {
         person_key(SECRET, "upn", "A123456789012"),
-        person_key(SECRET, "uln", "12345678"),
+        person_key(SECRET, "uln", "9276308686"),
     }
     assert (reading.rows_read, reading.rows_rejected) == (4, 0)
 
@@ -143,22 +143,23 @@ def test_schema_errors_name_the_element_and_line_and_reject_only_that_person(
 ) -> None:
     bad = ADA.replace("<Sex>F</Sex>", "<Sex>X</Sex>").replace("2015-03-04", "2015-13-04")
     reading = read(write(tmp_path, bad, BO))
-    assert where(reading) == [
-        (5, "/Message/Persons/Person[1]/PersonBirthDate", "R-SEN2-SCHEMA"),
-        (5, "/Message/Persons/Person[1]/Sex", "R-SEN2-SCHEMA"),
+    assert [(*w, i.severity) for w, i in zip(where(reading), reading.issues, strict=True)] == [
+        (5, "/Message/Persons/Person[1]/PersonBirthDate", "R-SEN2-SCHEMA", "error"),
+        (5, "/Message/Persons/Person[1]/Sex", "R-SEN2-SCHEMA", "warning"),
     ]
     assert reading.issues[1].message == (
         "Element 'Sex': [facet 'enumeration'] The value is not an element of the set {'M', 'F'}."
     ).replace("the set {'M', 'F'}", "the codes the schema lists")
     text = " ".join(str(i) for i in reading.issues)
     assert "2015-13-04" not in text and "'X'" not in text  # values of a person file
-    assert {e.person_key for e in reading.events} == {person_key(SECRET, "uln", "12345678")}
+    assert {e.person_key for e in reading.events} == {person_key(SECRET, "uln", "9276308686")}
     assert reading.rows_rejected == 2  # Ada's Person and her Requests
 
 
 def test_header_errors_are_reported_and_persons_still_publish(tmp_path: Path) -> None:
     reading = read(write(tmp_path, BO, la="35"))
     assert where(reading) == [(4, "/Message/Header/Source/LEA", "R-SEN2-SCHEMA")]
+    assert reading.issues[0].severity == "warning"
     assert len(reading.events) == 2
 
 
@@ -182,13 +183,15 @@ def test_consistency_errors_reject_one_requests_module(tmp_path: Path) -> None:
     assert [type(e.payload).__name__ for e in reading.events] == ["PersonRegistered"]
 
 
-def test_two_needs_of_one_rank_are_refused(tmp_path: Path) -> None:
+def test_a_second_need_of_one_rank_is_left_out_with_a_warning(tmp_path: Path) -> None:
     twice = ADA.replace(
         "</SENneed>",
         "</SENneed><SENneed><SENtype>MLD</SENtype><SENtypeRank>1</SENtypeRank></SENneed>",
     )
     reading = read(write(tmp_path, twice))
-    assert [r for _, _, r in where(reading)] == ["R-DATA-NEED"]
+    assert [(i.rule, i.severity) for i in reading.issues] == [("R-DATA-NEED", "warning")]
+    registered = [e.payload for e in reading.events if isinstance(e.payload, PersonRegistered)]
+    assert [p.primary_need for p in registered] == ["ASD"]  # the first of rank 1, kept
 
 
 def test_not_xml_is_one_file_issue(tmp_path: Path) -> None:
@@ -219,7 +222,7 @@ def test_a_child_the_case_system_names_is_left_to_it(tmp_path: Path) -> None:
     linker = IdentityLinker(SECRET)
     linker.resolve(("liquidlogic", "1001"), [("upn", "A123456789012")])
     reading = read(write(tmp_path, ADA, BO), linker)
-    assert {e.person_key for e in reading.events} == {person_key(SECRET, "uln", "12345678")}
+    assert {e.person_key for e in reading.events} == {person_key(SECRET, "uln", "9276308686")}
     assert [(i.rule, i.severity) for i in reading.issues] == [("R-SEN2-LINKED", "warning")]
 
 

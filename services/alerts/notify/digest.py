@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 from services.alerts.store.store import Activity
 from services.alerts.web.views import rule_title
+from services.journeys.domain.pack import DEFAULT_PACK, RuleGuidance
 
 NEW = ("opened", "reopened")
 
@@ -24,6 +26,8 @@ class Digest:
     new: Mapping[str, int]  # rule id → alerts
     escalated: Mapping[str, int]
     inbox_url: str
+    # rule id -> the rule pack's words (what is required, where, the next step): no child data
+    guidance: Mapping[str, RuleGuidance] = field(default_factory=dict)
 
     @property
     def subject(self) -> str:
@@ -39,6 +43,18 @@ class Digest:
                 lines.append(f"{heading}:")
                 lines += [f"  - {rule_title(r)} ({r}): {n}" for r, n in sorted(counts.items())]
                 lines.append("")
+        rules = sorted({*self.new, *self.escalated} & set(self.guidance))
+        if rules:
+            lines += ["What each rule asks of you:", ""]
+            for r in rules:
+                said = self.guidance[r]
+                lines += [
+                    f"{rule_title(r)} ({r})",
+                    f"  Requires: {said.requires}",
+                    f"  Reference: {said.reference}",
+                    f"  Next step: {said.next_step}",
+                    "",
+                ]
         lines += [
             f"Open your alerts: {self.inbox_url}",
             "",
@@ -47,31 +63,61 @@ class Digest:
         return "\n".join(lines) + "\n"
 
 
-def digests_from(
-    activity: Sequence[Activity], inbox_url: str, managers: Mapping[str, str]
-) -> list[Digest]:
-    """One digest per person with something to hear about. A new alert goes to its
-    caseworker, or to the team's manager when it sits in the team queue; an escalation goes
-    to the manager it went to and to the caseworker whose alert it was."""
-    new: defaultdict[str, Counter[str]] = defaultdict(Counter)
-    escalated: defaultdict[str, Counter[str]] = defaultdict(Counter)
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """One thing a person hears about: an alert new to them, or escalated."""
+
+    event_id: int  # the audit record's id
+    kind: Literal["new", "escalated"]
+    rule_id: str
+
+
+def heard_by(activity: Sequence[Activity], managers: Mapping[str, str]) -> dict[str, list[Heard]]:
+    """Who hears about what. A new alert goes to its caseworker, or to the team's manager
+    when it sits in the team queue; an escalation goes to the manager it went to and to the
+    caseworker whose alert it was."""
+    heard: defaultdict[str, list[Heard]] = defaultdict(list)
     for item in activity:
         if item.action in NEW:
             owner = item.caseworker_id or (managers.get(item.team) if item.team else None)
             if owner:
-                new[owner][item.rule_id] += 1
+                heard[owner].append(Heard(item.event_id, "new", item.rule_id))
         elif item.action == "escalated":
-            for person in {item.escalated_to, item.caseworker_id} - {None}:
-                escalated[str(person)][item.rule_id] += 1
+            for person in sorted({p for p in (item.escalated_to, item.caseworker_id) if p}):
+                heard[person].append(Heard(item.event_id, "escalated", item.rule_id))
+    return dict(heard)
+
+
+def digest_of(
+    person: str,
+    heard: Sequence[Heard],
+    inbox_url: str,
+    lead: bool,
+    guidance: Mapping[str, RuleGuidance] = DEFAULT_PACK.guidance,
+) -> Digest:
+    """``person``'s digest of ``heard``; a team's manager (``lead``) is sent to ``/team``."""
+    new = Counter(h.rule_id for h in heard if h.kind == "new")
+    escalated = Counter(h.rule_id for h in heard if h.kind == "escalated")
+    return Digest(
+        recipient=person,
+        new=dict(new),
+        escalated=dict(escalated),
+        inbox_url=f"{inbox_url}/team" if lead else f"{inbox_url}/inbox",
+        guidance=guidance,
+    )
+
+
+def digests_from(
+    activity: Sequence[Activity],
+    inbox_url: str,
+    managers: Mapping[str, str],
+    guidance: Mapping[str, RuleGuidance] = DEFAULT_PACK.guidance,
+) -> list[Digest]:
+    """One digest per person with something to hear about (``heard_by``), by person."""
     leads = set(managers.values())
     return [
-        Digest(
-            recipient=person,
-            new=dict(new[person]),
-            escalated=dict(escalated[person]),
-            inbox_url=f"{inbox_url}/team" if person in leads else f"{inbox_url}/inbox",
-        )
-        for person in sorted(set(new) | set(escalated))
+        digest_of(person, items, inbox_url, person in leads, guidance)
+        for person, items in sorted(heard_by(activity, managers).items())
     ]
 
 

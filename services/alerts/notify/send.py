@@ -1,8 +1,11 @@
 """Sending the digest: email (over SMTP, or into the outbox folder in the embedded default)
 and a Teams/Slack-style webhook, retried with backoff.
 
-Delivery is at least once: the digest run is recorded only when every message went out, so
-a failed run is repeated whole by the next one (someone may hear twice; nobody misses out).
+Each person's digest is built and sent on each channel on its own: whatever goes wrong for
+one (a refused address, a server error, a value that cannot be a mail header) is logged
+without data, recorded against that person and channel (``AlertStore.mark_failed``), and
+sent again by the next run; everyone else is served and marked (``mark_delivered``), so a
+rerun never sends them the same digest twice. Only people on the roster are sent anything.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import smtplib
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -22,8 +25,10 @@ from pathlib import Path
 from typing import Protocol
 
 from services.alerts.config import AlertSettings
-from services.alerts.notify.digest import Digest, digests_from
-from services.alerts.store.store import AlertStore
+from services.alerts.notify.digest import Digest, Heard, digest_of, heard_by
+from services.alerts.store.store import AlertStore, DigestMark, DigestWindow
+from services.journeys.domain.pack import RuleGuidance
+from services.runtime.roster import well_formed
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,9 +51,11 @@ class Channel(Protocol):
 
 @dataclass(frozen=True)
 class DigestReport:
-    recipients: int
-    sent: int
-    failed: int
+    recipients: int  # people with a digest to send on some channel
+    sent: int  # messages (a person on a channel)
+    failed: int  # messages not sent: retried by the next run
+    not_sent_to: tuple[str, ...] = ()  # "recipient by channel", roster ids only
+    refused: int = 0  # people who are no well-formed roster id: never sent anything
 
 
 def address_of(config: AlertSettings, recipient: str) -> str | None:
@@ -159,22 +166,88 @@ def send_digests(
     settings: Settings,
     channels: Sequence[Channel] | None = None,
 ) -> DigestReport:
-    newest, activity = store.activity_since_last_digest()
-    digests = digests_from(activity, config.inbox_url(settings), config.team_managers)
+    """Send each person, on each channel, what is new or escalated since they were last
+    sent a digest there (or since the last run, for someone never sent one)."""
+    window = store.digest_window()
+    pending = [m.pending_since for m in window.marks.values() if m.pending_since is not None]
+    activity = store.activity_between(min([window.baseline, *pending]), window.newest)
+    managers = config.managers(store.roster)
+    heard = heard_by(activity, managers)
+    people = set(heard) | {
+        m.recipient for m in window.marks.values() if m.pending_since is not None
+    }
     channels = channels if channels is not None else channels_for(config, settings)
-    sent = failed = 0
-    for digest in digests:
-        for channel in channels:
-            try:
-                channel.send(digest)
+    inbox, leads = config.inbox_url(settings), set(managers.values())
+    guidance = settings.load_rule_pack().guidance
+    recipients = sent = failed = refused = 0
+    not_sent: list[str] = []
+    for person in sorted(people):
+        if not well_formed(person):  # an owner stored before the roster: cannot be a recipient
+            refused += 1
+            store.roster.refuse("notification", "malformed")
+            continue
+        due = [
+            (channel, since, items)
+            for channel in channels
+            for since in [_since(window, window.marks.get((person, channel.name)))]
+            for items in [[h for h in heard.get(person, []) if h.event_id > since]]
+        ]
+        recipients += any(items for _, _, items in due)
+        for channel, since, items in due:
+            if not items:  # nothing (left) to say here: a pending retry has nothing to resend
+                if (person, channel.name) in window.marks and since < window.newest:
+                    store.mark_delivered(person, channel.name, window.newest)
+                continue
+            error = _deliver(store, channel, person, items, inbox, person in leads, guidance)
+            if error is None:
+                store.mark_delivered(person, channel.name, window.newest)
                 sent += 1
-            except NotSent as exc:
+            else:
+                store.mark_failed(person, channel.name, since, error)
                 failed += 1
-                log.error("digest not sent by %s: %s", channel.name, exc)
-    if not failed:
-        store.record_digest(newest, recipients=len(digests))
-    log.info("digest: %d recipients, %d sent, %d failed", len(digests), sent, failed)
-    return DigestReport(len(digests), sent, failed)
+                not_sent.append(f"{person} by {channel.name}")
+                log.error(
+                    "digest for one recipient not sent by %s (%s); it is sent again by the "
+                    "next run",
+                    channel.name,
+                    error,
+                )
+    if refused:
+        log.warning("digest: %d recipient(s) with a malformed id were not sent anything", refused)
+    store.record_digest(window.newest, recipients=recipients)
+    log.info("digest: %d recipients, %d sent, %d failed", recipients, sent, failed)
+    return DigestReport(recipients, sent, failed, tuple(not_sent), refused)
+
+
+def _since(window: DigestWindow, mark: DigestMark | None) -> int:
+    """The audit id after which a person has not been sent a digest on a channel."""
+    if mark is None:
+        return window.baseline
+    if mark.pending_since is not None:
+        return mark.pending_since
+    return max(window.baseline, mark.delivered_through)
+
+
+def _deliver(
+    store: AlertStore,
+    channel: Channel,
+    person: str,
+    heard: Sequence[Heard],
+    inbox: str,
+    lead: bool,
+    guidance: Mapping[str, RuleGuidance],
+) -> str | None:
+    """None when sent; else what kind of failure (an exception's type: never data)."""
+    if not (lead or store.roster.has_person(person)):  # managers are configured, or rostered
+        store.roster.refuse("notification", "unknown_recipient")
+        return "not on the roster"
+    try:
+        channel.send(digest_of(person, heard, inbox, lead, guidance))
+    except NotSent as exc:
+        return str(exc)
+    except Exception as exc:
+        return type(exc).__name__
+    return None
 
 
 def _seconds(header: str | None) -> float:

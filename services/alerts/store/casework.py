@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from services.alerts.domain.escalation import EscalationPolicy
 from services.alerts.domain.lifecycle import (
     Casework,
+    CaseworkInvalid,
     CaseworkRefused,
     as_status,
     check_snooze_until,
@@ -22,6 +23,7 @@ from services.alerts.domain.lifecycle import (
 from services.alerts.store.audit import CASEWATCH, audit, owner_words
 from services.alerts.store.routing import MANUAL
 from services.alerts.store.tables import AlertRow
+from services.runtime.roster import IDENTIFIER_RULE, Roster, well_formed
 
 
 class AlertNotFound(LookupError):
@@ -72,18 +74,28 @@ def snooze(
 
 
 def reassign(
-    session: Session, flag_id: str, act: Act, *, caseworker_id: str | None, reason: str | None
+    session: Session,
+    flag_id: str,
+    act: Act,
+    *,
+    caseworker_id: str | None,
+    reason: str | None,
+    roster: Roster,
 ) -> bool:
     """Give the alert to ``caseworker_id``, or to its team's queue when None. The choice
-    then holds against the journey's routing (``routing.MANUAL``) until the alert resolves."""
+    then holds against the journey's routing (``routing.MANUAL``) until the alert resolves.
+    Only a caseworker on the roster, in the alert's team, may be given it."""
     row = _locked(session, flag_id)
     why = checked_reason(reason, required=False)
-    _move(row, "reassigned")
     target = (caseworker_id or "").strip() or None
+    team = row.team
+    if target is not None:
+        team = _reassignable(roster, target, row.team)
+    _move(row, "reassigned")
     if target == row.caseworker_id:
         return False
     before = owner_words(row.caseworker_id, row.team)
-    row.caseworker_id, row.routing = target, MANUAL
+    row.caseworker_id, row.team, row.routing = target, team, MANUAL
     detail = f"from {before} to {owner_words(row.caseworker_id, row.team)}"
     audit(
         session,
@@ -96,6 +108,22 @@ def reassign(
         detail=detail,
     )
     return True
+
+
+def _reassignable(roster: Roster, target: str, team: str | None) -> str | None:
+    """The team the alert has once given to ``target``; refuses anyone not on the roster
+    or in another team. The messages never repeat the value (it may be anything)."""
+    if not well_formed(target):
+        roster.refuse("reassign", "malformed")
+        raise CaseworkInvalid(f"a caseworker ID is {IDENTIFIER_RULE}")
+    if not roster.has_caseworker(target):
+        roster.refuse("reassign", "unknown_caseworker")
+        raise CaseworkInvalid("that caseworker is not on the roster")
+    home = roster.team_of(target)
+    if home is not None and team is not None and home != team:
+        roster.refuse("reassign", "other_team")
+        raise CaseworkInvalid(f"that caseworker is not in team {team}")
+    return home or team
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,13 +12,18 @@ from sqlalchemy.orm import Session
 from schemas.flags import FlagRecord
 from services.alerts.domain.lifecycle import LIVE
 from services.alerts.store.audit import JOURNEYS, audit, owner_words
-from services.alerts.store.routing import FROM_JOURNEY, journeys_for, route
+from services.alerts.store.routing import FROM_JOURNEY, Misses, journeys_for, route
 from services.alerts.store.tables import AlertRow, JourneyRow
+from services.runtime.roster import Roster
 
 Transition = Literal["opened", "reopened", "resolved", "unchanged"]
 
 
-def apply_flags(session: Session, records: Sequence[FlagRecord]) -> list[Transition]:
+def apply_flags(
+    session: Session, records: Sequence[FlagRecord], roster: Roster, misses: Misses
+) -> list[Transition]:
+    """Fold ``records`` in order; owners named by the flags or journeys are taken only
+    from ``roster`` (refusals counted in ``misses``)."""
     ids = sorted({record.flag_id for record in records})
     # Lock existing rows in one fixed order so concurrent batches cannot deadlock on them.
     locked = select(AlertRow).where(AlertRow.flag_id.in_(ids)).order_by(AlertRow.flag_id)
@@ -29,14 +34,20 @@ def apply_flags(session: Session, records: Sequence[FlagRecord]) -> list[Transit
         journey = journeys.get(record.person_key)
         row = rows.get(record.flag_id)
         if row is None:
-            rows[record.flag_id] = row = _new_alert(session, record, journey)
+            rows[record.flag_id] = row = _new_alert(session, record, journey, roster, misses)
             transitions.append("opened" if row.status == "open" else "unchanged")
         else:
-            transitions.append(_apply_to_alert(session, row, record, journey))
+            transitions.append(_apply_to_alert(session, row, record, journey, roster, misses))
     return transitions
 
 
-def _new_alert(session: Session, record: FlagRecord, journey: JourneyRow | None) -> AlertRow:
+def _new_alert(
+    session: Session,
+    record: FlagRecord,
+    journey: JourneyRow | None,
+    roster: Roster,
+    misses: Misses,
+) -> AlertRow:
     raised = record.status == "raised"
     row = AlertRow(
         flag_id=record.flag_id,
@@ -49,20 +60,25 @@ def _new_alert(session: Session, record: FlagRecord, journey: JourneyRow | None)
         routing=FROM_JOURNEY,
         open_since=record.changed_at if raised else None,
     )
-    _take_details(row, record, journey)
+    _take_details(row, record, journey, roster, misses)
     session.add(row)
     _audit_flag(session, row, record, "opened" if raised else "resolved")
     return row
 
 
 def _apply_to_alert(
-    session: Session, row: AlertRow, record: FlagRecord, journey: JourneyRow | None
+    session: Session,
+    row: AlertRow,
+    record: FlagRecord,
+    journey: JourneyRow | None,
+    roster: Roster,
+    misses: Misses,
 ) -> Transition:
     if record.changed_at < row.last_changed_at:
         return "unchanged"  # a replay of an older state change
     raised = record.status == "raised"
     if raised == (row.status in LIVE):
-        _follow_details(session, row, record, journey)
+        _follow_details(session, row, record, journey, roster, misses)
         return "unchanged"
     transition: Transition
     if raised:
@@ -72,7 +88,7 @@ def _apply_to_alert(
         transition = "resolved"
         row.status, row.resolved_at = "resolved", record.changed_at
     row.last_changed_at = record.changed_at
-    _take_details(row, record, journey)
+    _take_details(row, record, journey, roster, misses)
     _audit_flag(session, row, record, transition)
     return transition
 
@@ -89,12 +105,17 @@ def _reopen(row: AlertRow, record: FlagRecord) -> None:
 
 
 def _follow_details(
-    session: Session, row: AlertRow, record: FlagRecord, journey: JourneyRow | None
+    session: Session,
+    row: AlertRow,
+    record: FlagRecord,
+    journey: JourneyRow | None,
+    roster: Roster,
+    misses: Misses,
 ) -> None:
     """A record that does not change the status still updates the details of the alert."""
     before = (row.caseworker_id, row.team)
     exception_lifted = row.exception and not record.exception
-    _take_details(row, record, journey)
+    _take_details(row, record, journey, roster, misses)
     if row.status not in LIVE:
         return
     if exception_lifted and row.status == "open":
@@ -113,7 +134,9 @@ def _follow_details(
         )
 
 
-def _take_details(row: AlertRow, record: FlagRecord, journey: JourneyRow | None) -> None:
+def _take_details(
+    row: AlertRow, record: FlagRecord, journey: JourneyRow | None, roster: Roster, misses: Misses
+) -> None:
     row.rule_id = record.rule_id
     row.rule_pack_version = record.rule_pack_version
     row.severity = record.severity
@@ -122,7 +145,7 @@ def _take_details(row: AlertRow, record: FlagRecord, journey: JourneyRow | None)
     row.subject = record.subject
     row.due_on = record.due_on
     row.exception = record.exception
-    route(row, (record.caseworker_id, record.team), journey)
+    route(row, (record.caseworker_id, record.team), journey, roster, misses)
 
 
 def _audit_flag(session: Session, row: AlertRow, record: FlagRecord, action: Transition) -> None:

@@ -15,6 +15,7 @@ between the two is retried by the store.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -25,12 +26,16 @@ from schemas.journeys import SNAPSHOT_ADAPTER, JourneySnapshot
 from services.alerts.domain.lifecycle import LIVE
 from services.alerts.store.audit import JOURNEYS, audit, owner_words
 from services.alerts.store.tables import AlertRow, JourneyRow
+from services.runtime.roster import Roster
 
 FROM_JOURNEY = "journey"
 MANUAL = "manual"
 CASEWORKER_CHANGED = "the child's caseworker changed in the case system"
 
 Owner = tuple[str | None, str | None]  # (caseworker id, team)
+Misses = Counter[str]  # values refused by the roster in one batch, by reason
+UNKNOWN_CASEWORKER = "unknown_caseworker"
+UNKNOWN_TEAM = "unknown_team"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +53,40 @@ def journeys_for(session: Session, person_keys: Collection[str]) -> dict[str, Jo
     return {row.person_key: row for row in session.scalars(query.with_for_update(read=True))}
 
 
-def route(row: AlertRow, from_flag: Owner, journey: JourneyRow | None) -> None:
+def on_roster(roster: Roster, stated: Owner, misses: Misses) -> Owner | None:
+    """The owner the case system named, as the roster allows it: a caseworker on the roster
+    (in their roster team); else the named team's queue when the team is on it; else None:
+    nobody on the roster was named, and the alert keeps the owner it has (an unknown value
+    never takes an alert away from someone). Refused values are counted in ``misses``."""
+    caseworker, team = stated
+    team_known = team is not None and roster.has_team(team)
+    if team is not None and not team_known:
+        misses[UNKNOWN_TEAM] += 1
+    if caseworker is not None:
+        if roster.has_caseworker(caseworker):
+            return caseworker, roster.team_of(caseworker) or (team if team_known else None)
+        misses[UNKNOWN_CASEWORKER] += 1  # to the team queue, and reported
+    if team_known:
+        return None, team
+    return (None, None) if stated == (None, None) else None
+
+
+def route(
+    row: AlertRow, from_flag: Owner, journey: JourneyRow | None, roster: Roster, misses: Misses
+) -> None:
     """Set the alert's owner from the journey (or the flag) unless a person chose it."""
     if row.routing == FROM_JOURNEY:
-        row.caseworker_id, row.team = (
-            (journey.caseworker_id, journey.team) if journey is not None else from_flag
-        )
+        stated = (journey.caseworker_id, journey.team) if journey is not None else from_flag
+        owner = on_roster(roster, stated, misses)
+        if owner is not None:
+            row.caseworker_id, row.team = owner
 
 
 def apply_journeys(
-    session: Session, records: Sequence[tuple[str, JourneySnapshot | None]]
+    session: Session,
+    records: Sequence[tuple[str, JourneySnapshot | None]],
+    roster: Roster,
+    misses: Misses,
 ) -> JourneyChanges:
     """Store ``(person key, snapshot)`` records in order; ``None`` is a tombstone (the
     child's journey was erased upstream) and forgets the stored snapshot."""
@@ -84,11 +113,17 @@ def apply_journeys(
         row.snapshot = SNAPSHOT_ADAPTER.dump_json(snapshot).decode()
         stored += 1
         session.flush()  # the alerts below are locked after the journey row is written
-        rerouted += _follow(session, person_key, snapshot)
+        rerouted += _follow(session, person_key, snapshot, roster, misses)
     return JourneyChanges(stored, stale, forgotten, rerouted)
 
 
-def _follow(session: Session, person_key: str, snapshot: JourneySnapshot) -> int:
+def _follow(
+    session: Session, person_key: str, snapshot: JourneySnapshot, roster: Roster, misses: Misses
+) -> int:
+    stated: Owner = (snapshot.caseworker_id, snapshot.team)
+    after = on_roster(roster, stated, misses)
+    if after is None:
+        return 0  # nobody on the roster was named: the alerts keep their owners
     query = (
         select(AlertRow)
         .where(AlertRow.person_key == person_key)
@@ -100,7 +135,6 @@ def _follow(session: Session, person_key: str, snapshot: JourneySnapshot) -> int
     moved = 0
     for alert in session.scalars(query):
         before: Owner = (alert.caseworker_id, alert.team)
-        after: Owner = (snapshot.caseworker_id, snapshot.team)
         if before == after:
             continue
         alert.caseworker_id, alert.team = after

@@ -35,6 +35,7 @@ retried.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -46,7 +47,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.flags import FlagRecord
-from schemas.journeys import JourneySnapshot
+from schemas.journeys import ChildFacts, JourneySnapshot
 from services.alerts.domain.escalation import EscalationPolicy
 from services.alerts.domain.lifecycle import (
     LIVE,
@@ -61,15 +62,28 @@ from services.alerts.store.caseload import Caseload
 from services.alerts.store.casework import Act, AlertNotFound, SweepResult
 from services.alerts.store.engine import WRITE, engine_for
 from services.alerts.store.fold import Transition, apply_flags
+from services.alerts.store.listing import (
+    AlertQuery,
+    CaseworkerLoad,
+    Summary,
+    UnallocatedChild,
+    caseload_forecast,
+    caseworkers_in_team,
+    page_of,
+    summary,
+    unallocated_children,
+)
 from services.alerts.store.migrate import upgrade_to_head
-from services.alerts.store.routing import JourneyChanges, apply_journeys, parse_snapshot
+from services.alerts.store.routing import JourneyChanges, Misses, apply_journeys, parse_snapshot
 from services.alerts.store.tables import (
     AlertEventRow,
     AlertRow,
+    DigestMarkRow,
     DigestRunRow,
     JourneyRow,
     JourneyViewRow,
 )
+from services.runtime.roster import Roster
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +148,29 @@ class Activity:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestMark:
+    """What a person was sent on a channel (``tables.DigestMarkRow``)."""
+
+    recipient: str
+    channel: str
+    delivered_through: int
+    pending_since: int | None
+    failures: int
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestWindow:
+    """Where the next digest run starts: ``baseline`` (the last run's newest audit id; a
+    person with no mark hears about what came after it), ``newest`` (this run's end) and
+    every person's marks by (recipient, channel)."""
+
+    baseline: int
+    newest: int
+    marks: dict[tuple[str, str], DigestMark]
+
+
+@dataclass(frozen=True, slots=True)
 class JourneyView:
     viewer: str
     roles: str
@@ -146,7 +183,11 @@ _URGENCY = case({"breach": 0, "warning": 1, "advisory": 2}, value=AlertRow.sever
 
 
 class AlertStore:
-    def __init__(self, url: str) -> None:
+    """``roster``: the caseworkers and teams alerts may be routed and reassigned to (default:
+    an open roster, any well-formed identifier)."""
+
+    def __init__(self, url: str, roster: Roster | None = None) -> None:
+        self.roster = roster or Roster.open()
         self.engine = engine_for(url)
         upgrade_to_head(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -163,7 +204,11 @@ class AlertStore:
         """Apply a batch in order, in one transaction; one transition per record."""
         if not records:
             return []
-        return self._write_retrying(lambda session: apply_flags(session, records))
+        transitions, misses = self._write_retrying(
+            lambda session: _counting(lambda m: apply_flags(session, records, self.roster, m))
+        )
+        self._report_misses(misses)
+        return transitions
 
     def apply_journeys(
         self, records: Sequence[tuple[str, JourneySnapshot | None]]
@@ -171,7 +216,23 @@ class AlertStore:
         """Store journey snapshots keyed by person key (``None``: a tombstone) in order."""
         if not records:
             return JourneyChanges()
-        return self._write_retrying(lambda session: apply_journeys(session, records))
+        changes, misses = self._write_retrying(
+            lambda session: _counting(lambda m: apply_journeys(session, records, self.roster, m))
+        )
+        self._report_misses(misses)
+        return changes
+
+    def _report_misses(self, misses: Misses) -> None:
+        """A WARNING with counts and reasons only: the values themselves may be anything."""
+        if not misses:
+            return
+        for reason, n in misses.items():
+            self.roster.refuse("routing", reason, n)
+        log.warning(
+            "routing: %s not on the roster (an unknown caseworker goes to the team queue; "
+            "an alert naming nobody on the roster keeps its owner)",
+            ", ".join(f"{n} {reason.replace('_', ' ')}" for reason, n in sorted(misses.items())),
+        )
 
     # -- casework ---------------------------------------------------------------------------
 
@@ -191,7 +252,9 @@ class AlertStore:
         self, flag_id: str, act: Act, *, caseworker_id: str | None, reason: str | None = None
     ) -> bool:
         return self._write_retrying(
-            lambda s: casework.reassign(s, flag_id, act, caseworker_id=caseworker_id, reason=reason)
+            lambda s: casework.reassign(
+                s, flag_id, act, caseworker_id=caseworker_id, reason=reason, roster=self.roster
+            )
         )
 
     def sweep(self, act: Act, policy: EscalationPolicy) -> SweepResult:
@@ -243,6 +306,37 @@ class AlertStore:
         with self._sessions() as session:
             return [_alert(row) for row in session.scalars(query)]
 
+    def list_page(
+        self, query: AlertQuery, *, page: int = 1, per_page: int = 50
+    ) -> tuple[list[Alert], int]:
+        """One page (from 1) of the alerts ``query`` holds, in its order, and their total."""
+        with self._sessions() as session:
+            rows, total = page_of(session, query, page=page, per_page=per_page)
+            return [_alert(row) for row in rows], total
+
+    def summary(self, query: AlertQuery, today: date) -> Summary:
+        """The counts at the top of a list: over the list's scope, not its filters."""
+        with self._sessions() as session:
+            return summary(session, query, today)
+
+    def caseworkers_in_team(self, team: str | None) -> list[str]:
+        """The roster's caseworkers of ``team``; with an open roster (no roster file), the
+        caseworkers the store has seen in the team."""
+        if not self.roster.is_open:
+            return self.roster.caseworkers_in_team(team) if team else []
+        with self._sessions() as session:
+            return caseworkers_in_team(session, team)
+
+    def caseload_forecast(
+        self, caseload: Caseload, team: str | None, today: date
+    ) -> list[CaseworkerLoad]:
+        with self._sessions() as session:
+            return caseload_forecast(session, caseload, team, today)
+
+    def unallocated_children(self, caseload: Caseload, team: str | None) -> list[UnallocatedChild]:
+        with self._sessions() as session:
+            return unallocated_children(session, caseload, team)
+
     def counts(self) -> dict[str, int]:
         """Live alerts by rule id."""
         query = select(AlertRow.rule_id, func.count()).where(AlertRow.status.in_(LIVE))
@@ -266,6 +360,15 @@ class AlertStore:
         query = query.where(*_narrowed(None, team, caseload)).group_by(column)
         with self._sessions() as session:
             return {caseworker: n for caseworker, n in session.execute(query)}
+
+    def children(self, person_keys: Collection[str]) -> dict[str, ChildFacts]:
+        """The children's facts from their latest journeys (those that have them)."""
+        if not person_keys:
+            return {}
+        query = select(JourneyRow).where(JourneyRow.person_key.in_(sorted(set(person_keys))))
+        with self._sessions() as session:
+            found = {row.person_key: parse_snapshot(row.snapshot) for row in session.scalars(query)}
+        return {key: s.child for key, s in found.items() if s.child is not None}
 
     def history(self, flag_id: str) -> list[AuditRecord]:
         query = (
@@ -307,6 +410,66 @@ class AlertStore:
                 for event_id, action, a in session.execute(query)
             ]
 
+    def digest_window(self) -> DigestWindow:
+        with self._sessions() as session:
+            baseline = session.scalar(select(func.max(DigestRunRow.last_event_id))) or 0
+            newest = session.scalar(select(func.max(AlertEventRow.id))) or 0
+            marks = {
+                (m.recipient, m.channel): DigestMark(
+                    m.recipient,
+                    m.channel,
+                    m.delivered_through,
+                    m.pending_since,
+                    m.failures,
+                    m.last_error,
+                )
+                for m in session.scalars(select(DigestMarkRow))
+            }
+        return DigestWindow(baseline, max(newest, baseline), marks)
+
+    def activity_between(self, after: int, through: int) -> list[Activity]:
+        """Openings and escalations with audit ids in ``(after, through]``, oldest first,
+        each with the alert's current owner."""
+        query = (
+            select(AlertEventRow.id, AlertEventRow.action, AlertRow)
+            .join(AlertRow, AlertRow.flag_id == AlertEventRow.flag_id)
+            .where(AlertEventRow.id > after, AlertEventRow.id <= through)
+            .where(AlertEventRow.action.in_(("opened", "reopened", "escalated")))
+            .order_by(AlertEventRow.id)
+        )
+        with self._sessions() as session:
+            return [
+                Activity(event_id, action, a.rule_id, a.caseworker_id, a.team, a.escalated_to)
+                for event_id, action, a in session.execute(query)
+            ]
+
+    def mark_delivered(self, recipient: str, channel: str, through: int) -> None:
+        """``recipient`` has been sent everything through audit id ``through`` on ``channel``."""
+        with self._write() as session:
+            mark = self._mark(session, recipient, channel)
+            mark.delivered_through = max(mark.delivered_through, through)
+            mark.pending_since, mark.failures, mark.last_error = None, 0, None
+
+    def mark_failed(self, recipient: str, channel: str, since: int, error: str) -> None:
+        """The digest of what came after ``since`` did not reach ``recipient`` on
+        ``channel``: the next run sends it again. ``error`` names a kind, never data."""
+        with self._write() as session:
+            mark = self._mark(session, recipient, channel)
+            mark.pending_since = since
+            mark.failures += 1
+            mark.last_error = error[:64]
+
+    @staticmethod
+    def _mark(session: Session, recipient: str, channel: str) -> DigestMarkRow:
+        mark = session.get(DigestMarkRow, (recipient, channel), with_for_update=True)
+        if mark is None:
+            mark = DigestMarkRow(
+                recipient=recipient, channel=channel, delivered_through=0, failures=0
+            )
+            session.add(mark)
+        mark.updated_at = datetime.now(UTC)
+        return mark
+
     def record_digest(self, last_event_id: int, recipients: int) -> None:
         run = DigestRunRow(
             sent_at=datetime.now(UTC), last_event_id=last_event_id, recipients=recipients
@@ -332,6 +495,11 @@ class AlertStore:
         with self._sessions.begin() as session:
             session.connection(execution_options=WRITE)
             yield session
+
+
+def _counting(work: Callable[[Misses], T]) -> tuple[T, Misses]:
+    misses: Misses = Counter()  # afresh for every attempt of a retried write
+    return work(misses), misses
 
 
 def _narrowed(

@@ -134,3 +134,19 @@ class DigestRunRow(Base):
     sent_at: Mapped[datetime]
     last_event_id: Mapped[int]
     recipients: Mapped[int]
+
+
+class DigestMarkRow(Base):
+    """What each person has been sent, per channel: the digest through audit record
+    ``delivered_through`` went out, so a rerun never sends it again; ``pending_since`` set:
+    the last attempt failed, and the next run sends everything after it again."""
+
+    __tablename__ = "digest_marks"
+
+    recipient: Mapped[str] = mapped_column(String(64), primary_key=True)  # a roster id
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)  # smtp, outbox, webhook
+    delivered_through: Mapped[int]
+    pending_since: Mapped[int | None]
+    failures: Mapped[int]  # consecutive failed attempts
+    last_error: Mapped[str | None] = mapped_column(String(64))  # a kind of error, never data
+    updated_at: Mapped[datetime]

@@ -31,7 +31,9 @@ from services.alerts.web import inbox, json_api, signin
 from services.alerts.web.auth import TokenVerifier, local_csrf_key
 from services.alerts.web.context import AlertService
 from services.alerts.web.csrf import CsrfTokens
+from services.alerts.web.lists import BadListParameter
 from services.alerts.web.pages import STYLESHEET, e, page
+from services.alerts.web.words import Words
 from services.runtime.clock import Clock, clock_for
 from services.runtime.settings import Settings
 
@@ -69,9 +71,10 @@ def create_app(
     schema is at ``/openapi.json``.
     """
     config = config or AlertSettings()
-    alerts = store or AlertStore(settings.alerts_database_url())
+    alerts = store or AlertStore(settings.alerts_database_url(), settings.load_roster())
     registry = registry or CollectorRegistry()
     metrics = AlertMetrics(registry)
+    metrics.watch_roster(alerts.roster, registry)
     today = clock or clock_for(settings.clock_date)
     secret = config.csrf_secret
     service = AlertService(
@@ -84,6 +87,7 @@ def create_app(
         csrf=CsrfTokens(
             secret.get_secret_value().encode() if secret else local_csrf_key(settings.data_dir)
         ),
+        words=Words(settings.load_rule_pack()),
     )
 
     @asynccontextmanager
@@ -96,7 +100,7 @@ def create_app(
                 "journey-consumer": consume_journeys(settings, alerts, stop=stop, metrics=metrics),
                 "sweeper": sweep_until_stopped(
                     alerts,
-                    config.escalation(),
+                    config.escalation(alerts.roster),
                     today,
                     metrics,
                     every_seconds=config.sweep_seconds,
@@ -168,6 +172,10 @@ def _answer_refusals(app: FastAPI, metrics: AlertMetrics) -> None:
     async def not_found(request: Request, exc: LookupError) -> Response:
         detail = "no such alert in your caseload"
         return _refusal(request, 404, "Alert not found", detail)
+
+    @app.exception_handler(BadListParameter)
+    async def bad_parameter(request: Request, exc: BadListParameter) -> Response:
+        return _refusal(request, 422, "That list cannot be shown", str(exc))
 
     @app.exception_handler(CaseworkRefused)
     async def refused(request: Request, exc: CaseworkRefused) -> Response:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from fastapi import Request
@@ -13,6 +14,8 @@ from services.alerts.store.casework import Act
 from services.alerts.store.store import AlertStore
 from services.alerts.web.auth import Principal, TokenVerifier
 from services.alerts.web.csrf import CsrfTokens
+from services.alerts.web.words import Words
+from services.journeys.domain.pack import DEFAULT_PACK
 from services.runtime.clock import Clock
 from services.runtime.settings import Settings
 
@@ -26,6 +29,14 @@ class AlertService:
     metrics: AlertMetrics
     verifier: TokenVerifier
     csrf: CsrfTokens
+    words: Words = field(default_factory=lambda: Words(DEFAULT_PACK))
+    # Who may be given an alert of a team: the caseworkers the store knows there, until a
+    # validated roster backs it (same signature: team -> sorted caseworker ids).
+    caseworkers_in_team: Callable[[str | None], list[str]] | None = None
+
+    def team_caseworkers(self, team: str | None) -> list[str]:
+        lookup = self.caseworkers_in_team or self.store.caseworkers_in_team
+        return lookup(team)
 
     def act(self, principal: Principal) -> Act:
         """Casework by ``principal`` now, on the monitor's clock date."""

@@ -4,28 +4,33 @@ again with the problem at the top."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.alerts.domain.lifecycle import CaseworkInvalid, CaseworkRefused
+from services.alerts.store.listing import AlertQuery
 from services.alerts.store.store import Alert
 from services.alerts.web.context import AlertService
 from services.alerts.web.json_api import record_view
-from services.alerts.web.page_alert import alert_page
-from services.alerts.web.page_team import team_page
-from services.alerts.web.pages import Filters, Viewer, alert_href, inbox_page, index_page
+from services.alerts.web.lists import ListParams, choose, list_params
+from services.alerts.web.page_alert import FormValues, alert_page
+from services.alerts.web.page_team import forecast_section, team_intro, unallocated_page
+from services.alerts.web.pages import ListState, Viewer, alert_href, inbox_page, index_page
 from services.alerts.web.signin import Forbidden, Reader, Service, SignedIn, require_csrf
 from services.alerts.web.views import RULE_TITLES, AlertView, detail_of, journey_of, view_of
 
 router = APIRouter(include_in_schema=False)
 
-RuleFilter = Annotated[str | None, Query()]
 CsrfField = Annotated[str, Form()]
 ReasonField = Annotated[str, Form()]
+Params = Annotated[ListParams, Depends(list_params)]
+FORECAST_PER_PAGE = 20
+_UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 
 class NoSuchAlertPage(LookupError):
@@ -45,53 +50,73 @@ def home(reader: SignedIn, service: Service) -> Response:
 def inbox(
     reader: SignedIn,
     service: Service,
-    caseworker: Annotated[str | None, Query()] = None,
-    rule: RuleFilter = None,
-    severity: RuleFilter = None,
+    params: Params,
+    caseworker: Annotated[str, Query()] = "",
 ) -> HTMLResponse:
     """My alerts; a manager or admin may open a caseworker's inbox within their caseload."""
     me = reader.principal.subject
-    whose = caseworker or me
+    whose = caseworker.strip() or me
     if whose != me and not reader.principal.roles & {"manager", "admin"}:
         raise Forbidden("caseworkers see their own inbox only")
-    alerts = service.store.open_alerts(
-        caseworker_id=whose, caseload=reader.caseload, rule_id=rule, severity=severity
-    )
-    views = [view_of(a, service.today()) for a in alerts]
     title = "My open alerts" if whose == me else f"Open alerts for {whose}"
     keep = {"caseworker": whose} if whose != me else {}
-    filters = _filters(views, rule, severity, keep)
-    page = inbox_page(title, views, filters, viewer_of(reader, service), "/inbox")
-    return HTMLResponse(page)
+    base = AlertQuery(caseworker_id=whose, caseload=reader.caseload)
+    return _list_page(service, reader, title, params, base, "/inbox", keep, owner=False)
 
 
 @router.get("/inbox/{caseworker}", response_class=HTMLResponse)
 def inbox_of(caseworker: str, reader: SignedIn, service: Service) -> HTMLResponse:
-    return inbox(reader, service, caseworker)
+    return inbox(reader, service, ListParams(), caseworker)
 
 
 @router.get("/team", response_class=HTMLResponse)
 def team(
     reader: SignedIn,
     service: Service,
-    team: Annotated[str | None, Query()] = None,
-    rule: RuleFilter = None,
-    severity: RuleFilter = None,
+    params: Params,
+    team: Annotated[str, Query()] = "",
+    queue: Annotated[str, Query(description="team: only alerts nobody is assigned")] = "",
+    cw_page: Annotated[str, Query()] = "",
 ) -> HTMLResponse:
-    """A manager's own team (the ``team`` parameter is for admins, who see every team)."""
-    principal = reader.principal
-    if "admin" not in principal.roles:
-        if "manager" not in principal.roles:
-            raise Forbidden("the team view is for managers")
-        team = principal.team
-    alerts = service.store.open_alerts(
-        team=team, caseload=reader.caseload, rule_id=rule, severity=severity
+    """A manager's own team (the ``team`` parameter is for admins, who see every team): the
+    summary, each caseworker's load and forecast, the children with no caseworker, and the
+    team's alerts."""
+    chosen = _team_of(reader, team)
+    keep = {"team": chosen} if chosen and "admin" in reader.principal.roles else {}
+    only_queue = queue.strip() == "team"
+    if only_queue:
+        keep["queue"] = "team"
+    today = service.today()
+    loads = service.store.caseload_forecast(reader.caseload, chosen, today)
+    unallocated = len(service.store.unallocated_children(reader.caseload, chosen))
+    queued = service.store.summary(
+        AlertQuery(team=chosen, caseload=reader.caseload, unassigned=True), today
+    ).total
+    intro = team_intro(chosen, keep, queued, unallocated, only_queue) + forecast_section(
+        loads, _page_number(cw_page), FORECAST_PER_PAGE, keep
     )
-    views = [view_of(a, service.today()) for a in alerts]
-    counts = service.store.counts_by_caseworker(reader.caseload, team=team)
-    keep = {"team": team} if team and "admin" in principal.roles else {}
-    filters = _filters(views, rule, severity, keep)
-    return HTMLResponse(team_page(team, views, counts, filters, viewer_of(reader, service)))
+    title = f"Team {chosen}" if chosen else "All teams"
+    if only_queue:
+        title += ": team queue"
+    base = AlertQuery(team=chosen, caseload=reader.caseload, unassigned=only_queue)
+    return _list_page(service, reader, title, params, base, "/team", keep, owner=True, intro=intro)
+
+
+@router.get("/team/unallocated", response_class=HTMLResponse)
+def unallocated(
+    reader: SignedIn,
+    service: Service,
+    team: Annotated[str, Query()] = "",
+    page: Annotated[str, Query()] = "",
+) -> HTMLResponse:
+    """Children with an open request or plan and no caseworker: a queue of their own."""
+    chosen = _team_of(reader, team)
+    children = service.store.unallocated_children(reader.caseload, chosen)
+    keep = {"team": chosen} if chosen and "admin" in reader.principal.roles else {}
+    html = unallocated_page(
+        chosen, children, _page_number(page), 50, keep, viewer_of(reader, service)
+    )
+    return HTMLResponse(html)
 
 
 @router.get("/inbox/alerts/{flag_id}", response_class=HTMLResponse)
@@ -115,7 +140,8 @@ def acknowledge(
     try:
         changed = service.store.acknowledge(flag_id, service.act(reader.principal), reason)
     except CaseworkRefused as refused:
-        return _alert_page(service, reader, found, error=str(refused))
+        kept = FormValues(form="acknowledge", reason=reason)
+        return _alert_page(service, reader, found, error=str(refused), kept=kept)
     if changed:
         service.metrics.count_casework("acknowledged")
     return _done(flag_id, "acknowledged" if changed else "unchanged")
@@ -142,7 +168,9 @@ def snooze(
             max_days=service.config.max_snooze_days,
         )
     except CaseworkRefused as refused:
-        return _alert_page(service, reader, found, error=f"The alert was not snoozed: {refused}.")
+        kept = FormValues(form="snooze", reason=reason, until=until)
+        error = f"The alert was not snoozed: {refused}."
+        return _alert_page(service, reader, found, error=error, kept=kept)
     service.metrics.count_casework("snoozed")
     return _done(flag_id, "snoozed")
 
@@ -163,13 +191,14 @@ def reassign(
     target = None if to == "team" else caseworker_id.strip()
     try:
         if target == "":
-            raise CaseworkInvalid("enter the caseworker's ID, or choose the team queue")
+            raise CaseworkInvalid("choose a caseworker, or the team queue")
         changed = service.store.reassign(
             flag_id, service.act(reader.principal), caseworker_id=target, reason=reason
         )
     except CaseworkRefused as refused:
         error = f"The alert was not reassigned: {refused}."
-        return _alert_page(service, reader, found, error=error)
+        kept = FormValues(form="reassign", reason=reason, to=to, caseworker_id=caseworker_id)
+        return _alert_page(service, reader, found, error=error, kept=kept)
     if changed:
         service.metrics.count_casework("reassigned")
     if service.store.get(flag_id, reader.caseload) is None:  # it left the reader's caseload
@@ -181,6 +210,74 @@ def viewer_of(reader: Reader, service: AlertService) -> Viewer:
     principal = reader.principal
     csrf = service.csrf.for_session(reader.session) if reader.session else ""
     return Viewer(principal.subject, principal.roles, principal.team, csrf)
+
+
+def views_of(service: AlertService, alerts: list[Alert]) -> list[AlertView]:
+    """Alerts in words; the children's facts name a wait's service and a transfer's phase."""
+    needs_child = [
+        a.person_key
+        for a in alerts
+        if a.rule_id in ("R-WAIT", "R-PHASE-UPCOMING", "R-PHASE-MISSED")
+    ]
+    children = service.store.children(needs_child)
+    today = service.today()
+    return [view_of(a, today, service.words, children.get(a.person_key)) for a in alerts]
+
+
+def _list_page(
+    service: AlertService,
+    reader: Reader,
+    title: str,
+    params: ListParams,
+    base: AlertQuery,
+    action: str,
+    keep: dict[str, str],
+    *,
+    owner: bool,
+    intro: str = "",
+) -> HTMLResponse:
+    today = service.today()
+    choice = choose(params, base, today, action=action, keep=keep)
+    alerts, total = service.store.list_page(
+        choice.query, page=choice.page, per_page=choice.per_page
+    )
+    page = choice.page
+    last = max(1, -(-total // choice.per_page))
+    if page > last:  # past the end (the list shrank, or a typed address): show the last page
+        page = last
+        alerts, total = service.store.list_page(choice.query, page=page, per_page=choice.per_page)
+    rules = sorted(
+        {
+            **RULE_TITLES,
+            **{a.rule_id: a.rule_id for a in alerts if a.rule_id not in RULE_TITLES},
+        }.items()
+    )
+    state = ListState(**{**choice.state.__dict__, "page": page, "total": total, "rules": rules})
+    summary = service.store.summary(choice.query, today)
+    html = inbox_page(
+        title,
+        views_of(service, alerts),
+        state,
+        summary,
+        viewer_of(reader, service),
+        owner=owner,
+        intro=intro,
+    )
+    return HTMLResponse(html)
+
+
+def _team_of(reader: Reader, team: str) -> str | None:
+    principal = reader.principal
+    if "admin" in principal.roles:
+        return team.strip() or None
+    if "manager" not in principal.roles:
+        raise Forbidden("the team view is for managers")
+    return principal.team
+
+
+def _page_number(text: str) -> int:
+    value = text.strip()
+    return int(value) if value.isdigit() and int(value) > 0 else 1
 
 
 def _alert(service: AlertService, reader: Reader, flag_id: str) -> Alert:
@@ -197,14 +294,25 @@ def _alert_page(
     *,
     done: str | None = None,
     error: str | None = None,
+    kept: FormValues | None = None,
 ) -> HTMLResponse:
     today = service.today()
     current = service.store.get(alert.flag_id) or alert
-    detail = detail_of(current, today, service.store.history(alert.flag_id))
     journey = journey_of(service.store.journey(alert.person_key))
+    child = journey.child if journey else None
+    history = service.store.history(alert.flag_id)
+    detail = detail_of(current, today, history, service.words, child)
     record_view(service, reader, alert, "page")
     page = alert_page(
-        detail, journey, viewer_of(reader, service), today=today, done=done, error=error
+        detail,
+        journey,
+        viewer_of(reader, service),
+        today=today,
+        words=service.words,
+        caseworkers=service.team_caseworkers(current.team),
+        done=done,
+        error=error,
+        kept=kept,
     )
     status = 200 if error is None else 422
     return HTMLResponse(page, status_code=status)
@@ -215,14 +323,13 @@ def _done(flag_id: str, what: str) -> RedirectResponse:
 
 
 def _day(text: str) -> date:
+    """DD/MM/YYYY (as the form shows it) or ISO 2026-03-31."""
+    value = text.strip()
     try:
-        return date.fromisoformat(text.strip())
+        if m := _UK_DATE.match(value):
+            return date(int(m[3]), int(m[2]), int(m[1]))
+        return date.fromisoformat(value)
     except ValueError:
-        raise CaseworkInvalid("enter the date the snooze ends, like 2026-03-31") from None
-
-
-def _filters(
-    views: list[AlertView], rule: str | None, severity: str | None, keep: dict[str, str]
-) -> Filters:
-    rules = {**RULE_TITLES, **{v.rule_id: v.rule_title for v in views}}
-    return Filters(rule, severity, sorted(rules.items()), keep)
+        raise CaseworkInvalid(
+            "enter the date the snooze ends as day/month/year, like 31/03/2026"
+        ) from None

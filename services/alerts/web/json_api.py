@@ -7,16 +7,18 @@ outside it is answered exactly like one that does not exist (404).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from services.alerts.domain.lifecycle import LIVE, AlertStatus
 from services.alerts.store.casework import AlertNotFound
+from services.alerts.store.listing import AlertQuery
 from services.alerts.store.store import Alert
 from services.alerts.web.context import AlertService
+from services.alerts.web.lists import ListParams, choose, list_params
 from services.alerts.web.signin import Reader, Service, SignedIn, require_csrf, signed_in
 from services.alerts.web.views import (
     AlertDetail,
@@ -50,27 +52,83 @@ class Me(BaseModel):
     team: str | None
 
 
-@router.get("/alerts", response_model=list[AlertView], summary="Live alerts, most urgent first")
+class AlertSummary(BaseModel):
+    """The counts at the top of a list, over the reader's caseload (narrowed by caseworker
+    or team), not its filters."""
+
+    total: int
+    by_level: dict[str, int] = Field(description="breach, warning, guidance, exception")
+    due_in_next_7_days: int
+    escalated: int
+    snoozes_ending_in_next_7_days: int
+
+
+Params = Annotated[ListParams, Depends(list_params)]
+Scope = Annotated[str, Query(description="empty: all")]
+
+
+@router.get(
+    "/alerts",
+    response_model=list[AlertView],
+    summary="Live alerts, oldest due date first, a page at a time",
+)
 def list_alerts(
     reader: SignedIn,
     service: Service,
-    caseworker: Annotated[str | None, Query(description="one caseworker's alerts")] = None,
-    team: Annotated[str | None, Query(description="one team's alerts")] = None,
-    rule: Annotated[str | None, Query(description="rule id, e.g. R-AR-DUE")] = None,
-    severity: Annotated[str | None, Query(description="advisory, warning or breach")] = None,
-    status: Annotated[AlertStatus | None, Query(description="default: every live status")] = None,
+    response: Response,
+    params: Params,
+    caseworker: Annotated[str, Query(description="one caseworker's alerts; empty: all")] = "",
+    team: Annotated[str, Query(description="one team's alerts; empty: all")] = "",
 ) -> list[AlertView]:
-    """Alerts in the reader's caseload, oldest due date first, optionally narrowed further."""
-    alerts = service.store.open_alerts(
-        caseworker_id=caseworker,
-        team=team,
+    """Alerts in the reader's caseload, narrowed by the parameters (an empty one means all).
+    ``q`` finds a child's or a case-system reference (part of it, any case). ``sort``: due
+    (the default: oldest due date, then statutory breaches first), urgency, child. One page of
+    ``per_page`` (default 50, at most 200) is answered; the headers say how many there are:
+    ``X-Total-Count``, ``X-Page``, ``X-Per-Page``, ``X-Total-Pages`` and ``Link``."""
+    base = AlertQuery(
+        caseworker_id=caseworker.strip() or None,
+        team=team.strip() or None,
         caseload=reader.caseload,
-        rule_id=rule,
-        severity=severity,
-        statuses={status} if status else LIVE,
     )
-    on = service.today()
-    return [view_of(a, on) for a in alerts]
+    today = service.today()
+    choice = choose(params, base, today, action="/alerts", strict=True, default_sort="due")
+    alerts, total = service.store.list_page(
+        choice.query, page=choice.page, per_page=choice.per_page
+    )
+    pages = max(1, -(-total // choice.per_page))
+    response.headers["X-Total-Count"] = str(total)
+    response.headers["X-Page"] = str(choice.page)
+    response.headers["X-Per-Page"] = str(choice.per_page)
+    response.headers["X-Total-Pages"] = str(pages)
+    keep = {"caseworker": caseworker, "team": team}
+    state = replace(choice.state, keep={k: v for k, v in keep.items() if v})
+    links = [f'<{state.href(page=1)}>; rel="first"', f'<{state.href(page=pages)}>; rel="last"']
+    if choice.page > 1:
+        links.append(f'<{state.href(page=min(choice.page - 1, pages))}>; rel="prev"')
+    if choice.page < pages:
+        links.append(f'<{state.href(page=choice.page + 1)}>; rel="next"')
+    response.headers["Link"] = ", ".join(links)
+    children = service.store.children([a.person_key for a in alerts if a.rule_id == "R-WAIT"])
+    return [view_of(a, today, service.words, children.get(a.person_key)) for a in alerts]
+
+
+@router.get("/alerts/summary", response_model=AlertSummary, summary="The counts of a list")
+def alert_summary(
+    reader: SignedIn, service: Service, caseworker: Scope = "", team: Scope = ""
+) -> AlertSummary:
+    query = AlertQuery(
+        caseworker_id=caseworker.strip() or None,
+        team=team.strip() or None,
+        caseload=reader.caseload,
+    )
+    counts = service.store.summary(query, service.today())
+    return AlertSummary(
+        total=counts.total,
+        by_level=counts.by_level,
+        due_in_next_7_days=counts.due_soon,
+        escalated=counts.escalated,
+        snoozes_ending_in_next_7_days=counts.snoozes_ending,
+    )
 
 
 @router.get("/alerts/{flag_id}", response_model=AlertDetail, summary="An alert and its history")
@@ -167,4 +225,6 @@ def _alert(service: AlertService, reader: Reader, flag_id: str) -> Alert:
 
 
 def _detail(service: AlertService, alert: Alert) -> AlertDetail:
-    return detail_of(alert, service.today(), service.store.history(alert.flag_id))
+    child = service.store.children([alert.person_key]).get(alert.person_key)
+    history = service.store.history(alert.flag_id)
+    return detail_of(alert, service.today(), history, service.words, child)

@@ -37,7 +37,8 @@ th.numeric,td.numeric{text-align:right}
 .tag{display:inline-block;padding:2px 8px;font-size:16px;font-weight:bold}
 .tag--breach{background:#f4cdc6;color:#2a0b06}
 .tag--warning,.tag--escalated{background:#fcd6c3;color:#6e3619}
-.tag--advisory,.tag--open{background:#bbd4ea;color:#0c2d4a}
+.tag--advisory,.tag--guidance,.tag--open{background:#bbd4ea;color:#0c2d4a}
+.tag--exception{background:#e5e6e7;color:#0b0c0c}
 .tag--acknowledged,.tag--resolved{background:#cce2d8;color:#005a30}
 .tag--snoozed{background:#e5e6e7;color:#0b0c0c}
 .summary-list{margin:0 0 30px;border-top:1px solid #b1b4b6}
@@ -65,4 +66,39 @@ th.numeric,td.numeric{text-align:right}
 .timeline{list-style:none;padding:0;border-left:5px solid #1d70b8;margin-left:5px}
 .timeline li{padding:0 0 15px 20px}
 .body{margin:0 0 20px}
+.summary h2{margin-top:0}
+.summary-cards,.quick-links{list-style:none;margin:0 0 30px;padding:0;display:flex;
+  flex-wrap:wrap;gap:10px}
+.summary-cards li{flex:1 1 130px}
+.summary-cards a{display:block;padding:10px;border:1px solid #b1b4b6;border-left:5px solid
+  #1d70b8;text-decoration:none;height:100%;box-sizing:border-box}
+.summary-cards a:hover .count{text-decoration:underline}
+.count{display:block;font-size:30px;font-weight:bold;color:#0b0c0c}
+.quick-links li{margin-right:20px}
+.filters .search{flex:1 1 14em}
+.filters .search .input{max-width:none}
+.clear{margin-left:15px}
+.select{max-width:100%}
+.pagination ul{list-style:none;display:flex;flex-wrap:wrap;gap:5px;padding:0;margin:0 0 40px}
+.pagination a{display:inline-block;padding:5px 10px;min-width:24px;text-align:center}
+.pagination a.current{font-weight:bold;color:#0b0c0c;text-decoration:none;
+  border:2px solid #0b0c0c}
+main{overflow-wrap:break-word}
+@media (max-width:640px){
+  h1{font-size:27px}
+  table.responsive,table.responsive tbody,table.responsive tr,table.responsive td,
+  table.responsive th[scope=row]{display:block;width:100%;box-sizing:border-box}
+  table.responsive thead{position:absolute;width:1px;height:1px;overflow:hidden;
+    clip:rect(0 0 0 0)}
+  table.responsive tr{border:1px solid #b1b4b6;margin-bottom:15px;padding:5px 10px}
+  table.responsive td,table.responsive th[scope=row]{border:0;padding:5px 0;
+    text-align:left}
+  table.responsive td[data-label]::before,table.responsive th[data-label]::before{
+    content:attr(data-label);display:block;font-weight:bold;font-size:16px}
+  .summary-list div{display:block}
+  .summary-list dt,.summary-list dd{width:auto}
+  .summary-cards li{flex:1 1 40%}
+  .filters .form-group{flex:1 1 100%}
+  .filters .select{width:100%}
+}
 """

@@ -7,29 +7,18 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.journeys import ClockView, JourneySnapshot, TimelineEntry
+from schemas.journeys import ChildFacts, ClockView, JourneySnapshot, TimelineEntry
 from services.alerts.domain.lifecycle import AlertStatus
 from services.alerts.store.audit import AuditRecord
+from services.alerts.store.listing import Level, level_of
 from services.alerts.store.store import Alert
+from services.alerts.web.words import Words, level_words
+from services.journeys.domain.pack import DEFAULT_PACK
 from services.journeys.domain.rules import RULES
 
 # The rule book's own titles, for every rule that raises flags.
 RULE_TITLES = {r.rule_id: r.title for r in RULES if r.clocks is not None}
-
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+WORDS = Words(DEFAULT_PACK)
 
 
 class AlertView(BaseModel):
@@ -40,7 +29,13 @@ class AlertView(BaseModel):
     flag_id: str
     rule_id: str = Field(description="rule id from the rule book, e.g. R-AR-DUE")
     rule_title: str = Field(description="the rule in words; the id when it has no title")
-    severity: str = Field(description="advisory, warning or breach")
+    title: str = Field(description="this alert in plain words, naming the service or phase")
+    about: str = Field(description="the subject in plain words")
+    severity: str = Field(description="the flag's severity: advisory, warning or breach")
+    level: Level = Field(
+        description="for people: breach (statutory only), warning, guidance, or exception"
+    )
+    level_label: str = Field(description="the level in words, e.g. Statutory breach")
     statutory: bool = Field(description="False for advisory rules: never a statutory breach")
     child_ref: str | None = Field(description="the case system's reference for the child")
     caseworker_id: str | None = Field(description="the assignee; null: the team's queue")
@@ -88,6 +83,7 @@ class Journey(BaseModel):
     next_deadline: date | None
     timeline: list[TimelineEntry]
     clocks: list[ClockView]
+    child: ChildFacts | None = None
     updated_at: datetime
 
 
@@ -100,12 +96,20 @@ def rule_title(rule_id: str) -> str:
     return RULE_TITLES.get(rule_id, rule_id)
 
 
-def view_of(alert: Alert, today: date) -> AlertView:
+def view_of(
+    alert: Alert, today: date, words: Words = WORDS, child: ChildFacts | None = None
+) -> AlertView:
+    """``child``: the child's facts from the journey, which name a wait's service."""
+    level = level_of(alert.severity, alert.statutory, alert.exception, alert.rule_id)
     return AlertView(
         flag_id=alert.flag_id,
         rule_id=alert.rule_id,
         rule_title=rule_title(alert.rule_id),
+        title=words.title(alert.rule_id, alert.subject, child),
+        about=words.about(alert.rule_id, alert.subject, child),
         severity=alert.severity,
+        level=level,
+        level_label=level_words(level),
         statutory=alert.statutory,
         child_ref=alert.child_ref,
         caseworker_id=alert.caseworker_id,
@@ -121,9 +125,15 @@ def view_of(alert: Alert, today: date) -> AlertView:
     )
 
 
-def detail_of(alert: Alert, today: date, history: list[AuditRecord]) -> AlertDetail:
+def detail_of(
+    alert: Alert,
+    today: date,
+    history: list[AuditRecord],
+    words: Words = WORDS,
+    child: ChildFacts | None = None,
+) -> AlertDetail:
     return AlertDetail(
-        **view_of(alert, today).model_dump(),
+        **view_of(alert, today, words, child).model_dump(),
         routing=alert.routing,
         acknowledged_by=alert.acknowledged_by,
         snooze_reason=alert.snooze_reason,
@@ -146,8 +156,3 @@ def journey_of(snapshot: JourneySnapshot | None) -> Journey | None:
     if snapshot is None:
         return None
     return Journey.model_validate(snapshot.model_dump(exclude={"person_key", "schema_version"}))
-
-
-def long_date(day: date) -> str:
-    """GOV.UK style, independent of locale: 5 February 2026."""
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"

@@ -8,12 +8,12 @@ Elements follow the XSD's sequence; the file validates against the 2026 schema (
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from lxml import etree
 
-from services.ingest.demo.types import DemoChild, names, upn
+from services.ingest.demo.types import DemoChild, names, uln, upn
 
 DEMO_LA = "358"  # Trafford: an LA outside London, which the published XSD would refuse
 SEN2_FILE = "sen2_return.xml"
@@ -34,12 +34,23 @@ def _maybe(parent: Element, tag: str, value: object | None) -> None:
         _add(parent, tag, value)
 
 
+def census_day(today: date) -> date:
+    """SEN2's reference date: the January census day (the third Thursday of January) of the
+    latest collection on or before ``today``."""
+    for year in (today.year, today.year - 1):
+        first = date(year, 1, 1)
+        day = first + timedelta(days=(3 - first.weekday()) % 7 + 14)
+        if day <= today:
+            return day
+    raise AssertionError("unreachable: last January's census day is before today")
+
+
 def _header(message: Element, today: date, la_code: str, year: int) -> None:
     header = _add(message, "Header")
     collection = _add(header, "CollectionDetails")
     _add(collection, "Collection", "SEN2")
     _add(collection, "Year", year)
-    _add(collection, "ReferenceDate", today)
+    _add(collection, "ReferenceDate", census_day(today))
     source = _add(header, "Source")
     for tag, value in (
         ("SourceLevel", "L"),
@@ -96,13 +107,22 @@ def _requests(person: Element, child: DemoChild, year: int) -> None:
     if plan is not None:
         named = _add(assessment, "NamedPlan")
         _add(named, "StartDate", plan.start)
+        if child.extras.setting:  # SEN2 4.7: the setting the plan names
+            detail = _add(named, "PlanDetail")
+            setting = child.extras.setting
+            _add(detail, "URN" if setting.isdigit() else "SENSetting", setting)
+            _add(detail, "PlacementRank", 1)
         _maybe(named, "CeaseDate", plan.ceased)
         _maybe(named, "CeaseReason", plan.cease_reason)
         if plan.ceased is None:
             _active(requests, child, year)
 
 
-def _person(persons: Element, child: DemoChild, year: int) -> None:
+def _age(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _person(persons: Element, child: DemoChild, year: int, today: date) -> None:
     forename, surname = names(child)
     person = _add(persons, "Person")
     _add(person, "Surname", surname)
@@ -111,6 +131,8 @@ def _person(persons: Element, child: DemoChild, year: int) -> None:
     _add(person, "Sex", ("F", "M")[child.number % 2])
     _add(person, "Ethnicity", ETHNICITIES[child.number % len(ETHNICITIES)])
     _add(person, "UPN", upn(child))
+    if _age(child.born, today) >= 16:  # a young person's ULN (Learning Records Service)
+        _maybe(person, "UniqueLearnerNumber", uln(child))
     _requests(person, child, year)
 
 
@@ -127,7 +149,7 @@ def write_sen2(
     if children:
         persons = _add(message, "Persons")
         for child in children:
-            _person(persons, child, year)
+            _person(persons, child, year, today)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(
         etree.tostring(message, xml_declaration=True, encoding="UTF-8", pretty_print=True)

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from services.ingest.identifiers import uln_with_check, upn_with_check
+
 CASEWORKERS: dict[str, str] = {
     f"cw-{n:02d}": team
     for n, team in zip(
@@ -23,8 +25,13 @@ def person_id(child: DemoChild) -> str:
 
 
 def upn(child: DemoChild) -> str:
-    """UPN-shaped, and plainly not a real one: 999 is no LA's number."""
-    return f"X999{child.number:09d}"
+    """A UPN with its check letter, and plainly not a real one: 999 is no LA's number."""
+    return upn_with_check(f"999{child.number:09d}")
+
+
+def uln(child: DemoChild) -> str:
+    """A ULN with its LRS check digit (9999… is no learner's), or "" if no digit fits."""
+    return uln_with_check(f"99{child.number:07d}") or ""
 
 
 def nhs_number(child: DemoChild) -> str:

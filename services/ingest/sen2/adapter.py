@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,8 +26,10 @@ from pathlib import Path
 from lxml import etree
 
 from schemas.events import PersonRegistered
+from services.ingest.identifiers import uln_fault, upn_fault
 from services.ingest.issues import ExportReading, Issue
 from services.ingest.linking import Identifier, IdentityLinker
+from services.ingest.sen2 import fields
 from services.ingest.sen2.person import (
     SOURCE_SYSTEM,
     Element,
@@ -41,7 +42,6 @@ from services.ingest.sen2.person import (
 from services.ingest.sen2.schema import parser, schema_errors, year_of
 
 SCOPES = ("Person", "Requests", "Assessment", "NamedPlan", "ActivePlans", "PlacementDetail")
-_PERSON_PATH = re.compile(r"^/Message/Persons/Person(?:\[(\d+)\])?(?:/|$)")
 
 
 def read_sen2_return(
@@ -71,14 +71,15 @@ def read_sen2_return(
         return result
     year = year or year_of(tree)
     result.header.update(_header(tree, year))
-    rejected: dict[int, list[Issue]] = {}
+    faults: dict[tuple[int, int], list[Issue]] = {}  # (person, Requests module or 0)
     for line, where, message in schema_errors(tree, year):
-        issue = Issue(path.name, line, where, "R-SEN2-SCHEMA", message)
-        match = _PERSON_PATH.match(where)
-        if match:
-            rejected.setdefault(int(match.group(1) or 1), []).append(issue)
-        else:
+        severity = fields.severity(where, message, _repeated(tree, where))
+        issue = Issue(path.name, line, where, "R-SEN2-SCHEMA", message, severity)
+        record, person, module = fields.where(where)
+        if record == "header":
             result.issues.append(issue)
+        else:
+            faults.setdefault((person, module), []).append(issue)
     for scope in SCOPES:
         result.read_scope(SOURCE_SYSTEM, scope)
     latest = extracted_at.date() + timedelta(days=future_tolerance_days)
@@ -89,7 +90,7 @@ def read_sen2_return(
     for number, person in enumerate(persons, start=1):
         if progress is not None and number % 1000 == 0:
             progress(number, len(persons))
-        skipped += _person(reading, linker, person, rejected.get(number, []))
+        skipped += _person(reading, linker, person, number, faults)
     if skipped:
         message = (
             f"{skipped} persons are named by a case-system export already: that export is "
@@ -119,16 +120,19 @@ def _identifiers(person: Element) -> list[Identifier]:
 
 
 def _person(
-    reading: Sen2Reading, linker: IdentityLinker, person: Element, schema: list[Issue]
+    reading: Sen2Reading,
+    linker: IdentityLinker,
+    person: Element,
+    number: int,
+    faults: dict[tuple[int, int], list[Issue]],
 ) -> int:
     """Read one person; 1 if it was skipped as a case-system child, else 0."""
     result = reading.result
     requests = person.findall("Requests")
     result.rows_read += 1 + len(requests)
-    check = RequestsCheck(reading, list(schema), personal=True)
-    born = check.date_of(person, "PersonBirthDate") if not schema else None
-    if not any(text(person, t) for t in ("UPN", "UniqueLearnerNumber", "UPNunknown")):
-        check.add(person, "R-DATA-UPN", "no UPN, ULN or UPN-unknown reason", "warning")
+    check = RequestsCheck(reading, list(faults.get((number, 0), [])), personal=True)
+    born = check.date_of(person, "PersonBirthDate")
+    _identifier_checks(check, person)
     if not check.ok:
         result.issues.extend(check.issues)
         result.rows_rejected += 1 + len(requests)
@@ -145,7 +149,7 @@ def _person(
         return 1
     facts = PersonFacts(key, _reference(linker.secret, key), reading)
     for index, module in enumerate(requests, start=1):
-        issues = read_requests(facts, module, index)
+        issues = read_requests(facts, module, index, faults.get((number, index), []))
         result.issues.extend(issues)
         result.rows_rejected += any(i.severity == "error" for i in issues)
     registered = PersonRegistered(
@@ -157,6 +161,33 @@ def _person(
     facts.facts.insert(0, ("Person:" + facts.ref, None, registered))
     facts.publish()
     return 0
+
+
+def _identifier_checks(check: RequestsCheck, person: Element) -> None:
+    """UPN and ULN shapes (warnings: no clock reads them; the value still links the child)."""
+    if not any(text(person, t) for t in ("UPN", "UniqueLearnerNumber", "UPNunknown")):
+        check.add(person, "R-DATA-UPN", "no UPN, ULN or UPN-unknown reason", "warning")
+    for tag, rule, fault in (
+        ("UPN", "R-DATA-UPN", upn_fault),
+        ("UniqueLearnerNumber", "R-DATA-ULN", uln_fault),
+    ):
+        element = person.find(tag)
+        value = text(person, tag)
+        if element is not None and value and (why := fault(value)) is not None:
+            check.add(element, rule, why, "warning")
+
+
+def _repeated(tree: etree._ElementTree, where: str) -> bool:
+    """Whether the element at ``where`` has a sibling of its own name."""
+    try:
+        found = tree.xpath(where)
+    except etree.XPathError:
+        return False
+    if not isinstance(found, list) or not found or not isinstance(found[0], etree._Element):
+        return False
+    element = found[0]
+    parent = element.getparent()
+    return parent is not None and len(parent.findall(element.tag)) > 1
 
 
 def _reference(secret: str, key: str) -> str:

@@ -1,18 +1,24 @@
-"""The DfE SEN2 XML schemas (2025, 2026), patched where the published files reject real returns.
+"""The DfE SEN2 XML schemas (2025, 2026), corrected where the transcription differs from the DfE.
 
 The schemas are Social Finance's MIT-licensed transcription of DfE's specification (shipped
-unchanged in ``services/ingest/sen2/xsd/``).  Two defects in them would reject any real return
-outside London, so they are corrected in memory when loaded, and nowhere else:
+unchanged in ``services/ingest/sen2/xsd/``; ``NOTICE.md`` there lists every difference).  They
+are corrected in memory when loaded, and nowhere else:
 
 1. ``exportedandleatype`` (``LEA``, ``TransferLA``, ``Exported``) enumerates only the London
    boroughs and ``XXX``, the publisher's own region.  Nationally any 3-digit LA code is valid
    (Trafford 358, Salford 355): the enumeration becomes the pattern ``\\d{3}|XXX``.
-2. The URN, UKPRN and ULN patterns are written ``^...$``.  XML Schema patterns are anchored
+2. ``uniquelearnernumbertype`` is 8 digits.  The DfE's Unique Learner Number is the Learning
+   Records Service's: 10 digits, the first not 0, the last a check digit (checked in
+   ``services/ingest/identifiers.py``): the pattern becomes ``[1-9]\\d{9}``.
+3. ``urntype`` allows 1 to 6 digits.  A URN (Get Information about Schools) is 6 digits: the
+   pattern becomes ``\\d{6}``.
+4. The URN, UKPRN and ULN patterns are written ``^...$``.  XML Schema patterns are anchored
    already and ``^``/``$`` are literal characters in them, so ``123456`` fails and only
    ``^123456$`` passes.  The ``^`` and ``$`` are dropped.
 
-Schema errors become issues with the element's path and line.  libxml2 quotes the offending
-value in its messages; a SEN2 return is a person file, so values are removed from them.
+Schema errors become issues with the element's path and line (``fields`` decides which reject
+and which warn).  libxml2 quotes the offending value in its messages; a SEN2 return is a
+person file, so values are removed from them.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from lxml import etree
 XSD_DIR = Path(__file__).parent / "xsd"
 YEARS = (2025, 2026)
 LA_PATTERN = r"\d{3}|XXX"
+PATTERNS = {"uniquelearnernumbertype": r"[1-9]\d{9}", "urntype": r"\d{6}"}
 _XS = "{http://www.w3.org/2001/XMLSchema}"
 
 
@@ -39,7 +46,7 @@ def parser() -> etree.XMLParser:
 
 
 def patched_schema_document(year: int) -> etree._ElementTree:
-    """The published XSD of ``year`` with the two corrections above applied."""
+    """The published XSD of ``year`` with the corrections above applied."""
     if year not in YEARS:
         raise ValueError(f"no SEN2 schema for {year}: known years are {YEARS}")
     tree = etree.parse(str(XSD_DIR / f"sen2_schema_{year}.xsd"), parser())
@@ -50,6 +57,11 @@ def patched_schema_document(year: int) -> etree._ElementTree:
             for facet in restriction.findall(f"{_XS}enumeration"):
                 restriction.remove(facet)
             etree.SubElement(restriction, f"{_XS}pattern", value=LA_PATTERN)
+    for simple in tree.iter(f"{_XS}simpleType"):
+        pattern = PATTERNS.get(simple.get("name", ""))
+        facet = simple.find(f"{_XS}restriction/{_XS}pattern")
+        if pattern is not None and facet is not None:
+            facet.set("value", pattern)
     for facet in tree.iter(f"{_XS}pattern"):
         value = facet.get("value", "")
         if value.startswith("^") and value.endswith("$"):

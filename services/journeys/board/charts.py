@@ -5,12 +5,14 @@ values are ever plotted: a suppressed value is a gap, labelled as such."""
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Sequence
 
 import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-matplotlib.use("svg")
-import matplotlib.pyplot as plt  # noqa: E402
+logging.getLogger("matplotlib").setLevel(logging.WARNING)  # its INFO lines name fonts, not data
 
 matplotlib.rcParams.update(
     {
@@ -25,10 +27,16 @@ matplotlib.rcParams.update(
 BLUE, GREY, ORANGE = "#1d70b8", "#505a5f", "#d4351c"  # GOV.UK palette: contrast on white
 
 
-def _svg(fig: plt.Figure, title: str) -> str:
+def _categories(ax: Axes, labels: Sequence[str]) -> list[int]:
+    """Positions for text labels (month names would otherwise be parsed as dates)."""
+    positions = list(range(len(labels)))
+    ax.set_xticks(positions, list(labels))
+    return positions
+
+
+def _svg(fig: Figure, title: str) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Title": title})
-    plt.close(fig)
     text = buf.getvalue()
     return text[text.index("<svg") :]  # inline in HTML: no XML prolog or DOCTYPE
 
@@ -40,10 +48,16 @@ def rate_lines(
     reference: tuple[str, float] | None = None,
 ) -> str:
     """Percentages month by month (None: not shown), with England's figure as a line."""
-    fig, ax = plt.subplots(figsize=(6.8, 2.6))
+    fig = Figure(figsize=(6.8, 2.6))
+    ax = fig.subplots()
     for (label, values), colour in zip(series, (BLUE, GREY, ORANGE), strict=False):
-        ax.plot(months, [v if v is not None else float("nan") for v in values], marker="o",
-                color=colour, label=label)
+        ax.plot(
+            _categories(ax, months),
+            [v if v is not None else float("nan") for v in values],
+            marker="o",
+            color=colour,
+            label=label,
+        )
     if reference is not None:
         ax.axhline(reference[1], color=ORANGE, linestyle="--", linewidth=1, label=reference[0])
     ax.set_ylim(0, 100)
@@ -55,12 +69,18 @@ def rate_lines(
 
 def bars(title: str, labels: Sequence[str], values: Sequence[int | None], unit: str) -> str:
     """A bar per label; a suppressed value (None) is drawn as no bar with "<5" above."""
-    fig, ax = plt.subplots(figsize=(6.8, 2.4))
+    fig = Figure(figsize=(6.8, 2.4))
+    ax = fig.subplots()
     heights = [v if v is not None else 0 for v in values]
-    drawn = ax.bar(labels, heights, color=BLUE)
+    drawn = ax.bar(_categories(ax, labels), heights, color=BLUE)
     for bar, v in zip(drawn, values, strict=True):
-        ax.annotate("<5" if v is None else f"{v:,}", (bar.get_x() + bar.get_width() / 2,
-                    bar.get_height()), ha="center", va="bottom", fontsize=8)
+        ax.annotate(
+            "<5" if v is None else f"{v:,}",
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
     ax.set_ylabel(unit)
     ax.set_title(title, loc="left", fontsize=10)
     ax.tick_params(axis="x", labelsize=8)
@@ -68,9 +88,14 @@ def bars(title: str, labels: Sequence[str], values: Sequence[int | None], unit: 
 
 
 def trend(title: str, labels: Sequence[str], values: Sequence[int | None], unit: str) -> str:
-    fig, ax = plt.subplots(figsize=(6.8, 2.4))
-    ax.plot(labels, [v if v is not None else float("nan") for v in values], marker="o",
-            color=BLUE)
+    fig = Figure(figsize=(6.8, 2.4))
+    ax = fig.subplots()
+    ax.plot(
+        _categories(ax, labels),
+        [v if v is not None else float("nan") for v in values],
+        marker="o",
+        color=BLUE,
+    )
     ax.set_ylim(bottom=0)
     ax.set_ylabel(unit)
     ax.set_title(title, loc="left", fontsize=10)

@@ -10,7 +10,7 @@ suppressed for small numbers (``suppress``) before anything is rendered.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -29,15 +29,15 @@ from services.journeys.domain.measures import (
 )
 from services.journeys.domain.pack import RulePack
 from services.journeys.domain.rules.waits import wait_due
+from services.journeys.domain.sen2_figures import (
+    SIX_WEEKS,
+    TWENTY_WEEKS,
+    TWENTY_WEEKS_EXCLUDING_EXCEPTIONS,
+    sen2_figures,
+)
 
 Fraction = tuple[int, int]  # (numerator, denominator)
-Sen2Figures = Callable[[Sequence[Journey], date, date, RulePack], Mapping[str, Fraction]]
-
-SEN2_IDS = (
-    "twenty_weeks",
-    "twenty_weeks_excluding_exceptions",
-    "six_weeks",
-)
+SEN2_IDS = (TWENTY_WEEKS, TWENTY_WEEKS_EXCLUDING_EXCEPTIONS, SIX_WEEKS)  # the board shows these
 QUIET_AFTER_DAYS = 35  # a source with no new fact for 5 weeks has "gone quiet"
 
 
@@ -82,7 +82,8 @@ def months_of(year: int, until: date) -> list[tuple[date, date]]:
 
 @dataclass(frozen=True)
 class Sen2Year:
-    """One calendar year's SEN2 figures, month by month and for the year so far."""
+    """One calendar year's SEN2 figures: the year to date at the end of each month (the
+    last month cut at ``as_of``), and the year so far."""
 
     year: int
     complete: bool
@@ -143,7 +144,6 @@ def board_figures(
     journeys: Sequence[Journey],
     period: Period,
     pack: RulePack,
-    sen2_figures: Sen2Figures,
     *,
     quality: Mapping[str, tuple[int, int]] | None = None,
     last_fact: Mapping[str, tuple[int, date | None]] | None = None,
@@ -152,8 +152,8 @@ def board_figures(
     ``last_fact``: per source, (facts, date of the latest fact recorded)."""
     as_of = period.as_of
     sen2 = [
-        _sen2_year(journeys, as_of.year, as_of, pack, sen2_figures),
-        _sen2_year(journeys, as_of.year - 1, as_of, pack, sen2_figures),
+        _sen2_year(journeys, as_of.year, as_of, pack),
+        _sen2_year(journeys, as_of.year - 1, as_of, pack),
     ]
     now = measures_on(journeys, as_of, pack)
     by_band = {band: now.sum(REVIEWS_OVERDUE, band=band) for _, band in OVERDUE_BANDS}
@@ -188,15 +188,22 @@ def board_figures(
     )
 
 
-def _sen2_year(
-    journeys: Sequence[Journey], year: int, as_of: date, pack: RulePack, figures: Sen2Figures
-) -> Sen2Year:
+def sen2_period(
+    journeys: Sequence[Journey], start: date, end: date, as_of: date, pack: RulePack
+) -> dict[str, Fraction]:
+    """The DfE's figures for ``[start, end]`` from facts known on ``as_of``, as
+    ``replay --measures --from START --to END --as-of AS_OF`` prints them."""
+    found = sen2_figures(journeys, start, end, as_of, pack)
+    return {k: (found[k].numerator, found[k].denominator) for k in SEN2_IDS}
+
+
+def _sen2_year(journeys: Sequence[Journey], year: int, as_of: date, pack: RulePack) -> Sen2Year:
     until = min(as_of, date(year, 12, 31))
-    months = tuple(
-        (first, figures(journeys, first, min(last, until), pack))
+    months = tuple(  # the year to date at each month's end: numbers a board can read
+        (first, sen2_period(journeys, date(year, 1, 1), min(last, until), as_of, pack))
         for first, last in months_of(year, until)
     )
-    total = figures(journeys, date(year, 1, 1), until, pack)
+    total = sen2_period(journeys, date(year, 1, 1), until, as_of, pack)
     return Sen2Year(year, until == date(year, 12, 31), months, total)
 
 

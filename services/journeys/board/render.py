@@ -5,13 +5,17 @@ a figure names it (``data-figure``), so a test can hold each one to ``replay --m
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 from services.journeys.board import charts
 from services.journeys.board.figures import BoardFigures, Fraction, Sen2Year
 from services.journeys.board.suppress import Cell, count, rate, table
 from services.journeys.domain.measures import OVERDUE_BANDS
+from services.journeys.domain.sen2_figures import (
+    ENGLAND,
+    TWENTY_WEEKS_EXCLUDING_EXCEPTIONS,
+)
 
 DOCS = "https://github.com/casewatch/casewatch/blob/main/docs/dashboards.md"
 PHASE_WORDS = {
@@ -22,15 +26,6 @@ PHASE_WORDS = {
     "year9-pfa": "Year 9 preparing-for-adulthood review",
 }
 STATUS_WORDS = {"done": "Done", "due": "Not yet, on track", "overdue": "Deadline missed"}
-# England, DfE "Education, health and care plans" (calendar year of issue): 20 weeks
-# excluding / including exceptions. rules.md §8.
-ENGLAND_20W: Mapping[int, tuple[float, float]] = {
-    2019: (60.4, 58.7),
-    2022: (49.2, 47.7),
-    2023: (50.3, 49.1),
-    2024: (46.4, 45.9),
-}
-ENGLAND_6W: Mapping[int, float] = {2024: 84.8}
 SEN2_WORDS = {
     "twenty_weeks": "Plans issued within 20 weeks (including exceptions)",
     "twenty_weeks_excluding_exceptions": "Plans issued within 20 weeks (excluding exceptions)",
@@ -79,47 +74,67 @@ def _pct(f: Fraction) -> float | None:
 
 
 def _sen2_reading(year: Sen2Year, england: float | None, key: str) -> str:
-    shown = [(m, _pct(fig[key])) for m, fig in year.months]
-    shown = [(m, p) for m, p in shown if p is not None]
+    shown = [(m, p) for m, fig in year.months if (p := _pct(fig[key])) is not None]
     total = rate(*year.total[key])
-    words = f"{year.year}{'' if year.complete else ' so far'}: {total.text}"
+    words = (
+        f"{year.year}{'' if year.complete else ' so far'}: {total.text} of plans issued within "
+        "20 weeks (excluding exceptions)"
+    )
     if len(shown) >= 2:
-        (m0, p0), (m1, p1) = shown[-2], shown[-1]
+        (m0, p0), (_, p1) = shown[-2], shown[-1]
         way = "Up" if p1 > p0 else "Down" if p1 < p0 else "Level"
-        words += f" ({way} from {p0:.0f}% in {m0:%B} to {p1:.0f}% in {m1:%B})"
+        words += f" ({way} from {p0:.0f}% at the end of {m0:%B})"
     if england is not None:
         words += f"; England {england:.1f}%"
     return words + "."
 
 
 def _england_year(year: int) -> int | None:
-    known = [y for y in ENGLAND_20W if y <= year]
+    """The latest year England's figures are published for, up to ``year``."""
+    known = [y for y in ENGLAND if y <= year]
     return max(known) if known else None
 
 
 def _sen2_section(fig: BoardFigures) -> str:
-    parts = ['<section id="timeliness"><h2>EHC needs assessments: the DfE\'s timeliness figures</h2>']
+    parts = [
+        '<section id="timeliness"><h2>EHC needs assessments: the DfE\'s timeliness figures</h2>'
+    ]
     for year in fig.sen2:
         ey = _england_year(year.year)
-        england = ENGLAND_20W[ey][0] if ey is not None else None
+        england = 100 * ENGLAND[ey][TWENTY_WEEKS_EXCLUDING_EXCEPTIONS] if ey is not None else None
         parts.append(f"<h3>{year.year}{' (complete year)' if year.complete else ' to date'}</h3>")
-        parts.append(
-            f'<p class="reading">{_e(_sen2_reading(year, england, "twenty_weeks_excluding_exceptions"))}</p>'
-        )
+        reading = _sen2_reading(year, england, TWENTY_WEEKS_EXCLUDING_EXCEPTIONS)
+        parts.append(f'<p class="reading">{_e(reading)}</p>')
         months = [f"{m:%b}" for m, _ in year.months]
         series = [
             (SEN2_WORDS[k], [_pct(f[k]) for _, f in year.months])
             for k in ("twenty_weeks_excluding_exceptions", "twenty_weeks", "six_weeks")
         ]
-        reference = (f"England {ey}, 20 weeks excl. exceptions", england) if ey and england else None
-        parts.append(charts.rate_lines(f"Timeliness, {year.year}", months, series, reference))
-        head = ["Month", "Plans issued", "Within 20 weeks", "%", "Excl. exceptions: issued",
-                "within 20 weeks", "%", "Requests received", "Decided within 6 weeks", "%"]
+        reference = (
+            (f"England {ey}, 20 weeks excl. exceptions", england) if ey and england else None
+        )
+        parts.append(
+            charts.rate_lines(
+                f"Year to date at each month end, {year.year}", months, series, reference
+            )
+        )
+        head = [
+            "Month",
+            "Plans issued",
+            "Within 20 weeks",
+            "%",
+            "Excl. exceptions: issued",
+            "within 20 weeks",
+            "%",
+            "Requests received",
+            "Decided within 6 weeks",
+            "%",
+        ]
         rows = []
         for m, f in [*year.months, (None, year.total)]:
-            name = f"{m:%B}" if m is not None else "Year" + ("" if year.complete else " to date")
+            name = f"{m:%B}" if m is not None else "The year" + ("" if year.complete else " so far")
             slug = f"{m:%Y-%m}" if m is not None else str(year.year)
-            row = [f"<th scope=\"row\">{_e(name)}</th>"]
+            row = [f'<th scope="row">{_e(name)}</th>']
             for key in SEN2_WORDS:
                 n, d = f[key]
                 row += [
@@ -130,12 +145,13 @@ def _sen2_section(fig: BoardFigures) -> str:
             rows.append(row)
         parts.append(_table(head, rows))
     parts.append(
-        '<p class="definition">Definitions (DfE, SEN2): a plan counts in the month and year it '
-        "was issued, on time if issued within 20 weeks (140 days) of the request; the "
+        '<p class="definition">Each row counts from 1 January to the end of the month. '
+        "Definitions (DfE, SEN2): a plan counts in the calendar year it was issued, on time "
+        "if issued within 20 weeks (140 days) of the request; the "
         "exceptions of Reg 10(4) are taken out of both numerator and denominator in the DfE "
         "headline. The 6-week figure counts requests received in the period and whether the "
-        "decision whether to assess was made within 42 days. England: DfE \"Education, health "
-        f'and care plans\" (most recent published year). See <a href="{DOCS}#sen2-figures">'
+        'decision whether to assess was made within 42 days. England: DfE "Education, health '
+        f'and care plans" (most recent published year). See <a href="{DOCS}#sen2-figures">'
         "docs/dashboards.md</a>.</p></section>"
     )
     return "".join(parts)
@@ -164,11 +180,16 @@ def _overdue_section(fig: BoardFigures) -> str:
     return (
         '<section id="reviews"><h2>Annual reviews overdue</h2>'
         f'<p class="reading">{_e(reading)}.</p>'
-        + charts.bars("Overdue reviews by how long overdue", bands, [c.shown for c in cells],
-                      "reviews")
+        + charts.bars(
+            "Overdue reviews by how long overdue", bands, [c.shown for c in cells], "reviews"
+        )
         + _table(["How long overdue", "Reviews"], rows)
-        + charts.trend("Overdue reviews at each month end", [f"{d:%b %y}" for d, _ in
-                       fig.overdue_trend], [c.shown for c in trend_cells], "reviews")
+        + charts.trend(
+            "Overdue reviews at each month end",
+            [f"{d:%b %y}" for d, _ in fig.overdue_trend],
+            [c.shown for c in trend_cells],
+            "reviews",
+        )
         + _table(["Month end", "Reviews overdue"], trend_rows)
         + '<p class="definition">An annual review is overdue when no completed review (the '
         "local authority's decision after the meeting) falls within 12 months of the last one "
@@ -193,26 +214,36 @@ def _waits_section(fig: BoardFigures) -> str:
         median = Cell(None if waiting.suppressed else 0, _days(w.median_days, waiting))
         longest = Cell(None if waiting.suppressed else 0, _days(w.longest_days, waiting))
         label = w.name + (" (proposed standard)" if w.status == "proposed" else "")
-        rows.append([
-            f'<th scope="row">{_e(label)}</th>',
-            _td(waiting, f"waits.{w.service}.waiting"),
-            _td(past, f"waits.{w.service}.past_standard"),
-            _td(median, f"waits.{w.service}.median_days"),
-            _td(longest, f"waits.{w.service}.longest_days"),
-            f"<td>{_e(w.standard)}</td>",
-        ])
+        rows.append(
+            [
+                f'<th scope="row">{_e(label)}</th>',
+                _td(waiting, f"waits.{w.service}.waiting"),
+                _td(past, f"waits.{w.service}.past_standard"),
+                _td(median, f"waits.{w.service}.median_days"),
+                _td(longest, f"waits.{w.service}.longest_days"),
+                f"<td>{_e(w.standard)}</td>",
+            ]
+        )
     worst = max(fig.waits, key=lambda w: w.past_standard, default=None)
     reading = (
         f"{count(worst.past_standard).text} children waiting past the standard for "
-        f"{worst.name.lower()}" if worst and worst.past_standard else "No one waiting past a standard"
+        f"{worst.name.lower()}"
+        if worst and worst.past_standard
+        else "No one waiting past a standard"
     )
     return (
         '<section id="waits"><h2>Waiting for health and therapy services</h2>'
         f'<p class="reading">{_e(reading)}.</p>'
-        + charts.bars("Children waiting past the standard", [w.service for w in fig.waits],
-                      past_cells, "children")
-        + _table(["Service", "Waiting", "Past the standard", "Median wait", "Longest wait",
-                  "Standard"], rows)
+        + charts.bars(
+            "Children waiting past the standard",
+            [w.service for w in fig.waits],
+            past_cells,
+            "children",
+        )
+        + _table(
+            ["Service", "Waiting", "Past the standard", "Median wait", "Longest wait", "Standard"],
+            rows,
+        )
         + '<p class="definition">A wait runs from the referral received by the service to the '
         "first contact the standard names (assessment or treatment started, first help), as "
         "R-WAIT counts it; past the standard = beyond the rule pack's first threshold. Median "
@@ -238,10 +269,22 @@ def _cohorts_section(fig: BoardFigures) -> str:
     return (
         '<section id="transitions"><h2>This year\'s transition cohorts</h2>'
         f'<p class="reading">{_e(reading)}.</p>'
-        + charts.bars("Deadline missed, by transfer", [PHASE_WORDS.get(p, p)[:18] for p in phases],
-                      [c[2].shown for c in t.cells], "children")
-        + _table(["Transfer", "Done (next setting named / PfA review held)", "On track",
-                  "Deadline missed", "Children"], rows)
+        + charts.bars(
+            "Deadline missed, by transfer",
+            [PHASE_WORDS.get(p, p)[:18] for p in phases],
+            [c[2].shown for c in t.cells],
+            "children",
+        )
+        + _table(
+            [
+                "Transfer",
+                "Done (next setting named / PfA review held)",
+                "On track",
+                "Deadline missed",
+                "Children",
+            ],
+            rows,
+        )
         + '<p class="definition">Children with a plan within 12 months of a transfer between '
         "phases must have the plan amended to name the next setting by 15 February (31 March "
         "for secondary to post-16) of the year of transfer (R-PHASE); from Year 9 every review "
@@ -278,21 +321,25 @@ def _quality_section(fig: BoardFigures) -> str:
     rows = []
     for s in fig.sources:
         last = s.last_fact_on.strftime("%d %b %Y") if s.last_fact_on else "never"
-        rows.append([
-            f'<th scope="row">{_e(s.source)}</th>',
-            _td(Cell(s.facts, f"{s.facts:,}"), f"quality.{s.source}.facts"),
-            f"<td>{_e(last)}</td>",
-            f"<td>{'gone quiet' if s.quiet else 'current'}</td>",
-            _td(Cell(s.errors, f"{s.errors:,}"), f"quality.{s.source}.errors"),
-            _td(Cell(s.warnings, f"{s.warnings:,}"), f"quality.{s.source}.warnings"),
-        ])
+        rows.append(
+            [
+                f'<th scope="row">{_e(s.source)}</th>',
+                _td(Cell(s.facts, f"{s.facts:,}"), f"quality.{s.source}.facts"),
+                f"<td>{_e(last)}</td>",
+                f"<td>{'gone quiet' if s.quiet else 'current'}</td>",
+                _td(Cell(s.errors, f"{s.errors:,}"), f"quality.{s.source}.errors"),
+                _td(Cell(s.warnings, f"{s.warnings:,}"), f"quality.{s.source}.warnings"),
+            ]
+        )
     quiet = [s.source for s in fig.sources if s.quiet]
-    reading = (f"Gone quiet: {', '.join(quiet)}" if quiet else "Every source is current")
+    reading = f"Gone quiet: {', '.join(quiet)}" if quiet else "Every source is current"
     return (
         '<section id="quality"><h2>Data quality by source</h2>'
         f'<p class="reading">{_e(reading)}.</p>'
-        + _table(["Source", "Facts", "Latest fact recorded", "Status", "Records rejected",
-                  "Warnings"], rows)
+        + _table(
+            ["Source", "Facts", "Latest fact recorded", "Status", "Records rejected", "Warnings"],
+            rows,
+        )
         + '<p class="definition">Facts, rejected records and warnings are counts of records, '
         "not children. A source has gone quiet when nothing new was recorded from it for 35 "
         f'days. See <a href="{DOCS}#data-quality">docs/dashboards.md</a>.</p></section>'

@@ -127,9 +127,7 @@ def _secondary(
             hidden_here = [p for p in positions if hidden[p[0]][p[1]]]
             if len(hidden_here) != 1:
                 continue
-            candidates = [
-                p for p in positions if not hidden[p[0]][p[1]] and grid[p[0]][p[1]] > 0
-            ]
+            candidates = [p for p in positions if not hidden[p[0]][p[1]] and grid[p[0]][p[1]] > 0]
             if candidates:
                 r, c = min(candidates, key=lambda p: (grid[p[0]][p[1]], p))
                 hidden[r][c] = True

@@ -186,6 +186,8 @@ class RequestView:
     decision: RequestDecided | None
     assessment: AssessmentCompleted | None
     draft: DraftPlanIssued | None = None
+    mediation: bool = False  # SEN2 2.6 RequestMediation (3.3 is the assessment's own)
+    tribunal: bool = False  # SEN2 2.7 RequestTribunal (3.4 is the assessment's own)
 
 
 @dataclass(frozen=True)
@@ -321,16 +323,22 @@ def left_on(journey: Journey) -> date | None:
 
 @per_journey
 def requests(journey: Journey) -> tuple[RequestView, ...]:
-    return tuple(
-        RequestView(
-            request_id=p.request_id,
-            received_on=p.received_on,
-            decision=_fact(journey, f"request-decision:{p.request_id}", RequestDecided),
-            assessment=_fact(journey, f"assessment:{p.request_id}", AssessmentCompleted),
-            draft=_fact(journey, f"draft:{p.request_id}", DraftPlanIssued),
+    views = []
+    for p in _payloads(journey, "request:", AssessmentRequested):
+        decision = _fact(journey, f"request-decision:{p.request_id}", RequestDecided)
+        views.append(
+            RequestView(
+                request_id=p.request_id,
+                received_on=p.received_on,
+                decision=decision,
+                assessment=_fact(journey, f"assessment:{p.request_id}", AssessmentCompleted),
+                draft=_fact(journey, f"draft:{p.request_id}", DraftPlanIssued),
+                # SEN2 2.6/2.7 are recorded with the decision whether to assess
+                mediation=decision is not None and decision.mediation is True,
+                tribunal=decision is not None and decision.tribunal is True,
+            )
         )
-        for p in _payloads(journey, "request:", AssessmentRequested)
-    )
+    return tuple(views)
 
 
 @per_journey

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from services.journeys.domain import sen2_figures as sen2
 from services.journeys.domain.calendar import academic_year, academic_year_start
 from services.journeys.domain.clocks import Clock, Flag
 from services.journeys.domain.journey import (
@@ -40,11 +41,12 @@ from services.journeys.domain.journey import (
 from services.journeys.domain.pack import RulePack
 from services.journeys.domain.rules import clocks
 from services.journeys.domain.rules.assessment import pathway_closed
-from services.journeys.domain.rules.review import plans_in_force, review_due
+from services.journeys.domain.rules.review import plans_in_force
 from services.journeys.domain.rules.transition import (
     Transfer,
     academic_years_in_ncy,
     final_names_next_setting,
+    pfa_review_due,
     phase_moves,
 )
 from services.journeys.domain.rules.waits import wait_due
@@ -140,6 +142,19 @@ UNALLOCATED = Measure(
     "caseworker (the peer reviews ask for a single point of contact for every family)",
     ("team",),
 )
+SEN2_NUMERATOR = Measure(
+    "casewatch_sen2_numerator",
+    "The DfE's SEN2 timeliness figures (domain/sen2_figures.py): the numerator of each figure "
+    "(plans issued within 20 weeks; decisions to assess within 6 weeks) by period "
+    "(last_year, year_to_date, rolling_12m)",
+    ("team", "figure", "period"),
+)
+SEN2_DENOMINATOR = Measure(
+    "casewatch_sen2_denominator",
+    "The DfE's SEN2 timeliness figures: the denominator of each figure (plans issued in the "
+    "period; requests received in the period with a decision whether to assess) by period",
+    ("team", "figure", "period"),
+)
 WAIT_DAYS = Measure(
     "casewatch_wait_completed_days",
     "Days from referral to first contact, for waits ended in the last 12 months",
@@ -160,6 +175,8 @@ MEASURES: tuple[Measure, ...] = (
     WAITS_COMPLETED,
     WAIT_DAYS,
     UNALLOCATED,
+    SEN2_NUMERATOR,
+    SEN2_DENOMINATOR,
 )
 
 Key = tuple[str, tuple[str, ...]]  # (measure name, label values in the measure's order)
@@ -188,9 +205,9 @@ class _Builder:
         self.observations: list[tuple[Key, float]] = []
         self.changes: list[date] = []
 
-    def count(self, measure: Measure, *labels: str) -> None:
+    def count(self, measure: Measure, *labels: str, n: int = 1) -> None:
         key = (measure.name, labels)
-        self.counts[key] = self.counts.get(key, 0) + 1
+        self.counts[key] = self.counts.get(key, 0) + n
 
     def observe(self, measure: Measure, value: float, *labels: str) -> None:
         self.observations.append(((measure.name, labels), value))
@@ -245,6 +262,7 @@ def contribution(
     active = left is None or left > as_of  # the child left: every clock stops (rules.clocks)
     out.change_on(left)
     _timeliness(journey, out, team, pack)
+    _sen2(journey, out, team, pack)
     _waits_completed(journey, out, pack)
     if active:
         _open_assessments(journey, out, team)
@@ -291,6 +309,33 @@ def _timeliness(journey: Journey, out: _Builder, team: str, pack: RulePack) -> N
                 continue  # DfE measures decisions against the meeting: none known
             due = meeting + timedelta(days=pack.review.decision_days)
             out.count(REVIEW_DECISIONS, team, _yes(decision.decided_on <= due))
+
+
+def _sen2(journey: Journey, out: _Builder, team: str, pack: RulePack) -> None:
+    """The DfE's SEN2 figures for the board's periods (sen2_figures.journey_figures): the
+    last calendar year, the year to date and the rolling 12 months."""
+    dated = sen2.relevant_dates(journey)
+    if not dated:
+        return
+    as_of = out.as_of
+    out.change_on(date(as_of.year + 1, 1, 1))  # the years move on 1 January
+    out.change_on(*(d + timedelta(days=sen2.WINDOW_DAYS) for d in dated if d <= as_of))
+    for period in sen2.board_periods(as_of):
+        found = sen2.journey_figures(journey, period.start, period.end, as_of, pack)
+        for figure, f in found.items():  # a zero numerator too, so the ratio shows 0%
+            out.count(SEN2_NUMERATOR, team, figure, period.name, n=f.numerator)
+            out.count(SEN2_DENOMINATOR, team, figure, period.name, n=f.denominator)
+
+
+def sen2_totals(t: Totals, period: str) -> dict[str, sen2.Figure]:
+    """The authority's SEN2 figures for one of the board's periods, from summed measures."""
+    return {
+        figure: sen2.Figure(
+            t.sum(SEN2_NUMERATOR, figure=figure, period=period),
+            t.sum(SEN2_DENOMINATOR, figure=figure, period=period),
+        )
+        for figure in sen2.FIGURES
+    }
 
 
 def _meeting_before(plan: PlanView, decided_on: date) -> date | None:
@@ -359,7 +404,7 @@ def _transition_cohorts(journey: Journey, out: _Builder, team: str, pack: RulePa
         for p in plans_in_force(journey, as_of):
             if p.start_on >= starts:
                 continue
-            due = review_due(p, min(as_of, starts - DAY), pack)
+            due = pfa_review_due(p, year, as_of, pack)
             out.change_on(due + DAY)
             held = any(
                 m.pfa_focus is True

@@ -68,6 +68,16 @@ class WaitThreshold(_Strict):
         return self
 
 
+class RuleGuidance(_Strict):
+    """What a caseworker is told about a rule: what the law or standard requires, where it
+    says so, and the next step. Words only: no rule reads them, so a council may rewrite them."""
+
+    requires: str = Field(min_length=1, description="what the law or standard requires")
+    reference: str = Field(min_length=1, description="regulation, CoP paragraph, NICE standard")
+    next_step: str = Field(min_length=1, description="what the caseworker does next")
+    is_guidance: bool = Field(False, description="a standard or guidance, not a statutory duty")
+
+
 class ServiceWait(_Strict):
     """R-WAIT for one service: referral received → first substantive contact."""
 
@@ -75,6 +85,7 @@ class ServiceWait(_Strict):
     standard: str = Field(description="where the threshold comes from")
     status: Literal["standard", "proposed", "local"] = "standard"
     thresholds: tuple[WaitThreshold, ...] = Field(min_length=1)
+    guidance: RuleGuidance | None = None
 
 
 class RulePack(_Strict):
@@ -83,6 +94,9 @@ class RulePack(_Strict):
     review: ReviewClocks = ReviewClocks()
     transition: TransitionClocks = TransitionClocks()
     waits: dict[str, ServiceWait] = {}
+    guidance: dict[str, RuleGuidance] = Field(
+        default={}, description="rule id -> the words the inbox and digest show for it"
+    )
 
     # Shorthands the rules read most.
     @property

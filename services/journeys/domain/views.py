@@ -12,9 +12,18 @@ from typing import Any
 
 from schemas.events import Payload
 from services.journeys.domain.clocks import Clock
-from services.journeys.domain.journey import Fact, Journey, fact_date
+from services.journeys.domain.journey import (
+    Fact,
+    Journey,
+    fact_date,
+    placements,
+    plans,
+    referrals,
+)
 from services.journeys.domain.pack import RulePack
 from services.journeys.domain.rules import clocks
+from services.journeys.domain.rules.review import review_anchor, review_due
+from services.journeys.domain.rules.transition import ncy_on
 
 _OUTCOMES = {
     "Y": "yes",
@@ -130,3 +139,30 @@ def clock_views(found: Iterable[Clock], as_of: date) -> list[tuple[Clock, str]]:
 
 def _by_due(view: tuple[Clock, str]) -> tuple[date, str]:
     return view[0].due_on, view[0].rule_id
+
+
+def child_facts(journey: Journey, as_of: date, pack: RulePack) -> dict[str, Any]:
+    """Year group, setting and the plan's dates on ``as_of``, for the snapshot's ``child``
+    (the fields of ``schemas.journeys.ChildFacts``). No name, date of birth or UPN."""
+    placed = [
+        p
+        for p in placements(journey)
+        if (p.entry_on is None or p.entry_on <= as_of)
+        and (p.leaving_on is None or p.leaving_on > as_of)
+    ]
+    in_force = [p for p in plans(journey) if p.in_force_on(as_of)]
+    facts: dict[str, Any] = {
+        "year_group": ncy_on(journey, as_of),
+        "setting": min(placed, key=lambda p: p.rank).setting if placed else None,
+        "referral_services": {r.referral_id: r.service for r in referrals(journey)},
+    }
+    if in_force:
+        plan = max(in_force, key=lambda p: p.start_on)
+        anchor = review_anchor(plan, as_of)
+        facts |= {
+            "plan_id": plan.plan_id,
+            "plan_start_on": plan.start_on,
+            "last_review_on": anchor if anchor != plan.start_on else None,
+            "review_due_on": review_due(plan, as_of, pack),
+        }
+    return facts

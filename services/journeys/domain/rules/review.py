@@ -206,7 +206,9 @@ def under5(journey: Journey, as_of: date, pack: RulePack) -> list[Clock]:
         anchor = review_anchor(p, as_of)
         if age_on(anchor, who.date_of_birth) >= 5 or _meetings(p, as_of, after=anchor):
             continue
-        due = add_months(anchor, pack.review.under5_months)
+        # a plan transferred in after its old anchor's interim date: due on arrival, never
+        # on a date before this LA held the plan
+        due = max(add_months(anchor, pack.review.under5_months), p.start_on)
         found.append(
             _advisory(
                 "R-AR-UNDER5",

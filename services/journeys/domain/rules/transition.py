@@ -315,9 +315,8 @@ def _pfa_review_due(journey: Journey, as_of: date, pack: RulePack) -> list[Clock
     """For a plan in force since before Year 9 began: open through the Year 9 academic year
     while no review meeting with a PfA focus has been held in it.
 
-    Due date: the review that must carry the focus is the one due as Year 9 began, i.e.
-    ``review_due`` on 31 Aug before Year 9 (or on ``as_of``, if earlier: only facts known on
-    ``as_of`` are read). It stays fixed through the year, so the flag keeps one id.
+    Due date (:func:`pfa_review_due`): the review due in Year 9, never before 1 September of
+    Year 9. It stays fixed through the year, so the flag keeps one id.
     """
     found = []
     for year in academic_years_in_ncy(journey, pack.transition.pfa_from_ncy):
@@ -325,7 +324,7 @@ def _pfa_review_due(journey: Journey, as_of: date, pack: RulePack) -> list[Clock
         for p in plans_in_force(journey, as_of):
             if p.start_on >= starts or _pfa_review_held(p, year, as_of):
                 continue
-            due = review_due(p, min(as_of, starts - DAY), pack)
+            due = pfa_review_due(p, year, as_of, pack)
             found.append(
                 Clock(
                     "R-PFA-Y9",
@@ -337,6 +336,19 @@ def _pfa_review_due(journey: Journey, as_of: date, pack: RulePack) -> list[Clock
                 )
             )
     return found
+
+
+def pfa_review_due(plan: PlanView, year: int, as_of: date, pack: RulePack) -> date:
+    """R-PFA-Y9 (rules.md §4, §6): the review that must carry the PfA focus is the one due in
+    Year 9 (academic year ``year``): ``review_due`` as Year 9 began (reviews known on 31 Aug
+    before it, or on ``as_of`` if earlier: only facts known on ``as_of`` are read). A review
+    already overdue when Year 9 begins is due at once, and its PfA focus with it: 1 September
+    of Year 9, never a date before the child was in Year 9 (an anchor years old gave dates
+    in Year 5). Nor after Year 9's last day: an old LA's anchor dated after the transfer
+    (R-DATA) could put it there."""
+    starts = academic_year_start(year)
+    due = review_due(plan, min(as_of, starts - DAY), pack)
+    return min(max(due, starts), academic_year_end(year))
 
 
 def _pfa_review_held(plan: PlanView, year: int, as_of: date) -> bool:
