@@ -1,4 +1,4 @@
-"""Small-number suppression of the board pack: primary (1–4 shown as "fewer than 5"),
+"""Small-number suppression of the board pack: primary (1 to 4 shown as "fewer than 5"),
 secondary (no suppressed value recoverable from a shown total), and rates."""
 
 from __future__ import annotations

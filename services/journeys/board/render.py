@@ -17,7 +17,7 @@ from services.journeys.domain.sen2_figures import (
     TWENTY_WEEKS_EXCLUDING_EXCEPTIONS,
 )
 
-DOCS = "https://github.com/casewatch/casewatch/blob/main/docs/dashboards.md"
+DOCS = "docs/dashboards.md"  # in the casewatch repository: where each definition is cited
 PHASE_WORDS = {
     "reception": "Starting school (Reception)",
     "infant-junior": "Infant to junior school",
