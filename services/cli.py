@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from services.ingest import cli as ingest_cli
+from services.journeys.board import command as board_command
 from services.runtime import logs
 from services.runtime.files import private_dir
 from services.runtime.settings import Settings
@@ -137,11 +138,13 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
         print(f"casewatch replay: {verdict.line}", file=sys.stderr)
         return 2
     if args.measures:  # the managers' measures, as the worker exports them
-        from services.journeys.replay import measures, render_measures, sen2_report
+        from services.journeys.board.figures import waits_on
+        from services.journeys.replay import journeys_of, measures, render_measures, sen2_report
 
         report = sen2_report(reading.events, args.as_of, pack, _sen2_period(args))
         totals = measures(reading.events, args.as_of, pack)
-        text = render_measures(totals, args.format, args.as_of, pack, report)
+        waits = waits_on(journeys_of(reading.events), args.as_of, pack)
+        text = render_measures(totals, args.format, args.as_of, pack, report, waits)
         if args.out:
             Path(args.out).write_text(text, encoding="utf-8")
         else:
@@ -279,6 +282,7 @@ def parser() -> argparse.ArgumentParser:
     replay.set_defaults(func=cmd_replay)
 
     ingest_cli.add_demo_parser(sub)
+    board_command.add_parser(sub)
     return p
 
 

@@ -7,11 +7,12 @@ import csv
 import io
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 
 from schemas.events import Event
+from services.journeys.board.figures import WaitRow
 from services.journeys.domain import sen2_figures as sen2
 from services.journeys.domain.journey import Journey, fold, person
 from services.journeys.domain.measures import MEASURES, Totals, contribution, headline, totals
@@ -166,7 +167,12 @@ def _sen2_text(report: Sen2Report) -> list[str]:
 
 
 def render_measures(
-    t: Totals, fmt: str, as_of: date, pack: RulePack, report: Sen2Report | None = None
+    t: Totals,
+    fmt: str,
+    as_of: date,
+    pack: RulePack,
+    report: Sen2Report | None = None,
+    waits: Sequence[WaitRow] = (),
 ) -> str:
     """JSON: headline figures, every gauge series and histogram, and (with ``report``) the
     SEN2 figures as ``sen2`` (figure id -> numerator, denominator) with their period and the
@@ -197,6 +203,8 @@ def render_measures(
             body["sen2"] = _figures_json(report.figures)
             body["sen2_period"] = _period_json(report.period, report.figures)
             body["sen2_board"] = [_period_json(p, f) for p, f in report.board]
+        if waits:  # open waits per service: how many, how long, how many past the standard
+            body["waits_open"] = {w.service: asdict(w) for w in waits}
         return json.dumps(body, indent=2) + "\n"
     lines = [f"measures as of {as_of.isoformat()} (rule pack {pack.version})"]
     for field, value in asdict(headline(t)).items():

@@ -20,7 +20,7 @@ contribution is constant, so a date change only needs the journeys whose change 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -30,6 +30,7 @@ from services.journeys.domain.clocks import Clock, Flag
 from services.journeys.domain.journey import (
     Journey,
     PlanView,
+    ReferralView,
     fact_dates_after,
     left_on,
     person,
@@ -135,6 +136,12 @@ WAITS_COMPLETED = Measure(
     "standard (the rule pack's first threshold)",
     ("service", "within_standard"),
 )
+UNALLOCATED = Measure(
+    "casewatch_children_unallocated",
+    "Children with an open EHC needs assessment request or a plan in force and no allocated "
+    "caseworker (the peer reviews ask for a single point of contact for every family)",
+    ("team",),
+)
 SEN2_NUMERATOR = Measure(
     "casewatch_sen2_numerator",
     "The DfE's SEN2 timeliness figures (domain/sen2_figures.py): the numerator of each figure "
@@ -167,6 +174,7 @@ MEASURES: tuple[Measure, ...] = (
     WAITS_OPEN,
     WAITS_COMPLETED,
     WAIT_DAYS,
+    UNALLOCATED,
     SEN2_NUMERATOR,
     SEN2_DENOMINATOR,
 )
@@ -259,6 +267,7 @@ def contribution(
     if active:
         _open_assessments(journey, out, team)
         _plans_in_force(journey, out, team)
+        _unallocated(journey, out, team)
         _open_flags(journey, out, team, clocks(journey, as_of, pack) if found is None else found)
         _transition_cohorts(journey, out, team, pack)
         _waits_open(journey, out, pack)
@@ -415,15 +424,35 @@ def _service(code: str, pack: RulePack) -> str:
     return code if code in pack.waits else OTHER_SERVICE
 
 
+def open_waits(journey: Journey, as_of: date, pack: RulePack) -> Iterator[tuple[ReferralView, str]]:
+    """R-WAIT: referrals received and not yet ended by a first contact or closure on
+    ``as_of`` (§5), each with its service as the measures label it (unknown → ``other``)."""
+    for r in referrals(journey):
+        stopped = any(d is not None and d <= as_of for d in (r.first_contact_on, r.closed_on))
+        if r.received_on <= as_of and not stopped:
+            yield r, _service(r.service, pack)
+
+
 def _waits_open(journey: Journey, out: _Builder, pack: RulePack) -> None:
-    """R-WAIT: referrals received and not yet ended by a first contact or closure (§5)."""
     for r in referrals(journey):
         out.change_on(r.received_on, r.first_contact_on, r.closed_on)
-        stopped = any(d is not None and d <= out.as_of for d in (r.first_contact_on, r.closed_on))
-        if r.received_on > out.as_of or stopped:
-            continue
+    for r, service in open_waits(journey, out.as_of, pack):
         band = out.band(WAIT_BANDS, r.received_on, (out.as_of - r.received_on).days)
-        out.count(WAITS_OPEN, _service(r.service, pack), band)
+        out.count(WAITS_OPEN, service, band)
+
+
+def _unallocated(journey: Journey, out: _Builder, team: str) -> None:
+    """A child with an open request or a plan in force and no caseworker: one count."""
+    who = person(journey)
+    if who is not None and (who.caseworker_id or "").strip():
+        return
+    issued = list(plans(journey))
+    open_request = any(
+        r.received_on <= out.as_of and not pathway_closed(r, issued, out.as_of)
+        for r in requests(journey)
+    )
+    if open_request or any(p.in_force_on(out.as_of) for p in issued):
+        out.count(UNALLOCATED, team)
 
 
 def _waits_completed(journey: Journey, out: _Builder, pack: RulePack) -> None:
