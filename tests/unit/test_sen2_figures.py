@@ -181,8 +181,11 @@ def restated(
         if r.issued is not None and start <= r.issued <= min(end, as_of) and r.issued >= r.received:
             within = (r.issued - r.received).days <= 140
             disputed = any(  # 2.6/2.7 are recorded with a decision whether to assess
-                [r.outcome is not None and (r.mediation or r.tribunal)]
-                + [r.assessment_mediation, r.assessment_tribunal]
+                [
+                    r.outcome is not None and (r.mediation or r.tribunal),
+                    r.assessment_mediation,
+                    r.assessment_tribunal,
+                ]
             )
             count("twenty_weeks", within)
             if not r.exception:

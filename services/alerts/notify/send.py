@@ -27,8 +27,8 @@ from typing import Protocol
 from services.alerts.config import AlertSettings
 from services.alerts.notify.digest import Digest, Heard, digest_of, heard_by
 from services.alerts.store.store import AlertStore, DigestMark, DigestWindow
-from services.runtime.roster import well_formed
 from services.journeys.domain.pack import RuleGuidance
+from services.runtime.roster import well_formed
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
