@@ -159,7 +159,24 @@ def test_reassigning_away_leaves_the_caseload(browser: tuple[TestClient, str]) -
         url, data={"csrf_token": csrf, "to": "caseworker", "caseworker_id": "cw-ben"}
     )
     assert moved.url.path == "/inbox"
+    assert "You reassigned the alert. It is no longer in this list." in moved.text
+    assert 'role="status"' in moved.text  # announced, not only shown
     assert client.get(f"/inbox/alerts/{fid(1)}").status_code == 404
+    assert "You reassigned" not in client.get("/inbox").text
+
+
+def test_a_mistyped_address_gets_a_page_and_the_api_keeps_json(
+    browser: tuple[TestClient, str],
+) -> None:
+    client, _ = browser
+    page = client.get("/inbxo")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert '<html lang="en">' in page.text and "<h1>Page not found</h1>" in page.text
+    assert "<title>Page not found \u2013 casewatch</title>" in page.text
+    api = client.get("/alerts/x/y/z")
+    assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
+    wrong_method = client.put("/inbox")
+    assert wrong_method.status_code == 405
 
 
 def test_the_json_api_does_the_same_casework(

@@ -15,9 +15,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.alerts.config import AlertSettings
@@ -176,6 +178,14 @@ def _answer_refusals(app: FastAPI, metrics: AlertMetrics) -> None:
     async def not_found(request: Request, exc: LookupError) -> Response:
         detail = "no such alert in your caseload"
         return _refusal(request, 404, "Alert not found", detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def no_such_page(request: Request, exc: StarletteHTTPException) -> Response:
+        # A mistyped address in a browser gets a page (with a title, a language and a way
+        # back), not FastAPI's bare JSON; the API keeps its JSON.
+        if exc.status_code != 404 or signin.is_api(request):
+            return await http_exception_handler(request, exc)
+        return _refusal(request, 404, "Page not found", "there is no page at this address")
 
     @app.exception_handler(BadListParameter)
     async def bad_parameter(request: Request, exc: BadListParameter) -> Response:

@@ -30,6 +30,7 @@ CsrfField = Annotated[str, Form()]
 ReasonField = Annotated[str, Form()]
 Params = Annotated[ListParams, Depends(list_params)]
 FORECAST_PER_PAGE = 20
+REASSIGNED_AWAY = "You reassigned the alert. It is no longer in this list."
 _UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 
@@ -52,8 +53,10 @@ def inbox(
     service: Service,
     params: Params,
     caseworker: Annotated[str, Query()] = "",
+    done: Annotated[str, Query()] = "",
 ) -> HTMLResponse:
-    """My alerts; a manager or admin may open a caseworker's inbox within their caseload."""
+    """My alerts; a manager or admin may open a caseworker's inbox within their caseload.
+    ``done=reassigned``: the alert just reassigned has left this list; say so."""
     me = reader.principal.subject
     whose = caseworker.strip() or me
     if whose != me and not reader.principal.roles & {"manager", "admin"}:
@@ -61,12 +64,15 @@ def inbox(
     title = "My open alerts" if whose == me else f"Open alerts for {whose}"
     keep = {"caseworker": whose} if whose != me else {}
     base = AlertQuery(caseworker_id=whose, caseload=reader.caseload)
-    return _list_page(service, reader, title, params, base, "/inbox", keep, owner=False)
+    notice = REASSIGNED_AWAY if done == "reassigned" else ""
+    return _list_page(
+        service, reader, title, params, base, "/inbox", keep, owner=False, notice=notice
+    )
 
 
 @router.get("/inbox/{caseworker}", response_class=HTMLResponse)
 def inbox_of(caseworker: str, reader: SignedIn, service: Service) -> HTMLResponse:
-    return inbox(reader, service, ListParams(), caseworker)
+    return inbox(reader, service, ListParams(), caseworker, "")
 
 
 @router.get("/team", response_class=HTMLResponse)
@@ -235,6 +241,7 @@ def _list_page(
     *,
     owner: bool,
     intro: str = "",
+    notice: str = "",
 ) -> HTMLResponse:
     today = service.today()
     choice = choose(params, base, today, action=action, keep=keep)
@@ -262,6 +269,7 @@ def _list_page(
         viewer_of(reader, service),
         owner=owner,
         intro=intro,
+        notice=notice,
     )
     return HTMLResponse(html)
 

@@ -175,9 +175,20 @@ def inbox_page(
     *,
     owner: bool = False,
     intro: str = "",
+    notice: str = "",
 ) -> str:
-    """A list of live alerts: the summary, the filters, one page of the list, the pages."""
-    parts = [f"<h1>{e(title)}</h1>", summary_panel(summary, state), intro, list_controls(state)]
+    """A list of live alerts: the summary, the filters, one page of the list, the pages.
+    ``notice`` confirms what was just done (a status message, announced by screen readers)."""
+    banner = (
+        f'<div class="banner" role="status"><p class="body">{e(notice)}</p></div>' if notice else ""
+    )
+    parts = [
+        f"<h1>{e(title)}</h1>",
+        banner,
+        summary_panel(summary, state),
+        intro,
+        list_controls(state),
+    ]
     parts.append(alerts_section(alerts, state, owner=owner))
     return page(title, "\n".join(p for p in parts if p), viewer)
 

@@ -11,9 +11,10 @@ body{margin:0;font-family:arial,sans-serif;font-size:19px;line-height:1.32;color
 .header{background:#0b0c0c;border-bottom:10px solid #1d70b8;padding:10px 0;color:#fff}
 .header-row{display:flex;flex-wrap:wrap;justify-content:space-between;align-items:center}
 .header-link{color:#fff;font-weight:bold;font-size:24px;text-decoration:none}
-.service-nav ul{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:20px;
+.service-nav ul{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:4px 20px;
   align-items:center;font-size:16px}
 .service-nav a,.link-button{color:#fff}
+.service-nav a,.service-nav .link-button{display:inline-block;padding:4px 0}
 .link-button{background:none;border:0;padding:0;font:inherit;text-decoration:underline;
   cursor:pointer}
 .width-container{max-width:960px;margin:0 15px}
@@ -84,6 +85,7 @@ th.numeric,td.numeric{text-align:right}
 .pagination a.current{font-weight:bold;color:#0b0c0c;text-decoration:none;
   border:2px solid #0b0c0c}
 main{overflow-wrap:break-word}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f3f2f1;padding:10px;font-size:16px}
 @media (max-width:640px){
   h1{font-size:27px}
   table.responsive,table.responsive tbody,table.responsive tr,table.responsive td,
