@@ -447,6 +447,20 @@ def caseload() -> Dashboard:
             )
         )
         .with_panel(
+            bars(
+                "Children with no allocated caseworker",
+                "Children with an open EHC needs assessment request or a plan in force whom the "
+                "case system gives no caseworker: the single point of contact the peer reviews "
+                "ask for (the inbox lists them at /team/unallocated).",
+                query(
+                    f"sum by (team) (casewatch_children_unallocated{{{TEAM}}})",
+                    "{{team}}",
+                    instant=True,
+                ),
+                span=12,
+            )
+        )
+        .with_panel(
             trend(
                 "20-week timeliness by team (excl. exceptions)",
                 "Rolling 12 months, per team.",
