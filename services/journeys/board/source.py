@@ -61,34 +61,37 @@ async def _read_topic(bootstrap: str, topic: str, timeout_s: float) -> BoardInpu
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = await consumer.partitions_for_topic(topic)
+        await consumer.topics()  # fetches the cluster's metadata
+        partitions = consumer.partitions_for_topic(topic)
         if not partitions:
             raise LookupError(f"topic {topic} not found on {bootstrap}")
         assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
         ends = await consumer.end_offsets(assigned)
+        # Read until every partition is past the end offset it had when we began *and* a
+        # poll brings nothing more: the embedded Tansu broker (0.6) answers ListOffsets with
+        # a count of batches, not records (an lz4 batch of 169 records: end offset 1), so
+        # the end offset alone would stop after a partition's first record.
+        seen = {tp: -1 for tp in assigned}
         events: list[Event] = []
         bad = 0
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        remaining = {tp for tp in assigned if ends[tp] > 0}
-        while remaining:
+        while True:
             if loop.time() > deadline:
                 raise TimeoutError(f"{topic} not read to its end within {timeout_s:.0f} s")
-            batch = await consumer.getmany(*remaining, timeout_ms=1000)
+            batch = await consumer.getmany(*assigned, timeout_ms=1000)
             for tp, records in batch.items():
                 for record in records:
-                    if record.offset >= ends[tp]:
-                        continue
                     decoded = decode_event(record.key, record.value)
                     if isinstance(decoded, Event):
                         events.append(decoded)
                     else:
                         bad += 1
-            for tp in list(remaining):
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
+                    seen[tp] = record.offset
+            if not any(batch.values()) and all(seen[tp] + 1 >= ends[tp] for tp in assigned):
+                break
     finally:
         await consumer.stop()
     quality = {e.source_system: (0, 0) for e in events}
