@@ -23,7 +23,7 @@ import pytest
 from services.cli import main as casewatch
 from services.ingest.demo.authority import write_demo_export
 from services.journeys.board.figures import month_end_dates, months_of
-from services.journeys.board.suppress import count, primary, rate
+from services.journeys.board.suppress import FEWER, SECONDARY, count, primary, rate
 
 TODAY = date(2026, 11, 20)  # the demo is dated relative to this day
 MONTH = "2026-10"
@@ -95,9 +95,10 @@ def check(cells: dict[str, tuple[str, bool]], figure: str, value: int, *, second
     where a table's totals call for secondary suppression."""
     text, hidden = cells.pop(figure)
     if primary(value):
-        assert hidden, f"{figure}: {value} shown"
+        assert hidden and text == FEWER, f"{figure}: {value} shown as {text}"
     elif hidden:
         assert secondary, f"{figure}: {value} hidden without reason"
+        assert text == SECONDARY, f"{figure}: {value} hidden as {text}"
     else:
         assert text == count(value).text, f"{figure}: shows {text}, replay says {value}"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.journeys.board.suppress import FEWER, count, primary, rate, table
+from services.journeys.board.suppress import FEWER, SECONDARY, count, primary, rate, table
 
 
 def test_counts_of_one_to_four_are_hidden_and_zero_and_five_are_shown() -> None:
@@ -24,8 +24,10 @@ def test_a_rate_is_hidden_when_its_numerator_denominator_or_complement_is_small(
 
 
 def test_one_hidden_cell_in_a_row_takes_the_next_smallest_with_it() -> None:
-    t = table(["north"], ["a", "b", "c"], {("north", "a"): 2, ("north", "b"): 9, ("north", "c"): 7})
-    assert [c.text for c in t.cells[0]] == [FEWER, "9", FEWER]  # 7 hidden: else 18 - 9 - 7 = 2
+    values = {("north", "a"): 2, ("north", "b"): 9, ("north", "c"): 7}
+    t = table(["north"], ["a", "b", "c"], values, column_totals=False)
+    # 7 hidden too, else 18 - 9 - 7 = 2; and it never reads "fewer than 5"
+    assert [c.text for c in t.cells[0]] == [FEWER, "9", SECONDARY]
     assert t.row_totals is not None and t.row_totals[0].text == "18"
 
 
@@ -43,6 +45,16 @@ def test_columns_are_protected_as_well_as_rows() -> None:
     assert sum(c.suppressed for c in column_a) >= 2
 
 
+def test_a_total_that_is_not_shown_hides_nothing_more() -> None:
+    values = {("y6", "done"): 2, ("y6", "due"): 24, ("y11", "done"): 9, ("y11", "due"): 16}
+    t = table(["y6", "y11"], ["done", "due"], values, column_totals=False)
+    assert [[c.text for c in line] for line in t.cells] == [[FEWER, SECONDARY], ["9", "16"]]
+    assert t.column_totals is None and t.row_totals is not None
+    assert [c.text for c in t.row_totals] == ["26", "25"]
+    shown_columns = table(["y6", "y11"], ["done", "due"], values)
+    assert shown_columns.cells[1][0].suppressed  # the "done" column's total would give 2 back
+
+
 grids = st.integers(1, 5).flatmap(
     lambda rows: st.integers(1, 5).flatmap(
         lambda cols: st.lists(
@@ -54,22 +66,30 @@ grids = st.integers(1, 5).flatmap(
 )
 
 
-@given(grids)
-def test_no_suppressed_value_can_be_read_back_from_a_total(grid: list[list[int]]) -> None:
+@given(grids, st.booleans(), st.booleans())
+def test_no_suppressed_value_can_be_read_back_from_a_total(
+    grid: list[list[int]], by_row: bool, by_column: bool
+) -> None:
     rows = [f"r{i}" for i in range(len(grid))]
     cols = [f"c{j}" for j in range(len(grid[0]))]
     values = {(r, c): grid[i][j] for i, r in enumerate(rows) for j, c in enumerate(cols)}
-    t = table(rows, cols, values)
-    assert t.row_totals is not None and t.column_totals is not None
+    t = table(rows, cols, values, row_totals=by_row, column_totals=by_column)
+    assert (t.row_totals is not None) == by_row and (t.column_totals is not None) == by_column
     for i, line in enumerate(t.cells):  # every small count is hidden; every shown one is true
         for j, cell in enumerate(line):
             assert cell.suppressed or cell.shown == grid[i][j]
             if primary(grid[i][j]):
                 assert cell.suppressed
-    lines = [(list(line), t.row_totals[i]) for i, line in enumerate(t.cells)]
-    lines += [
-        ([t.cells[i][j] for i in range(len(rows))], t.column_totals[j]) for j in range(len(cols))
-    ]
+            if cell.suppressed:  # the words never mislead: "fewer than 5" only when it is
+                assert (cell.text == FEWER) == primary(grid[i][j])
+    lines = []
+    if t.row_totals is not None:
+        lines += [(list(line), t.row_totals[i]) for i, line in enumerate(t.cells)]
+    if t.column_totals is not None:
+        lines += [
+            ([t.cells[i][j] for i in range(len(rows))], t.column_totals[j])
+            for j in range(len(cols))
+        ]
     for cells, total in lines:
         if not total.suppressed:  # a shown total never has exactly one unknown in its line
             assert sum(c.suppressed for c in cells) != 1

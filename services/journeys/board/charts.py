@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 logging.getLogger("matplotlib").setLevel(logging.WARNING)  # its INFO lines name fonts, not data
 
@@ -82,6 +83,7 @@ def bars(title: str, labels: Sequence[str], values: Sequence[int | None], unit: 
             fontsize=8,
         )
     ax.set_ylabel(unit)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of children: whole numbers
     ax.set_title(title, loc="left", fontsize=10)
     ax.tick_params(axis="x", labelsize=8)
     return _svg(fig, title)
@@ -97,6 +99,7 @@ def trend(title: str, labels: Sequence[str], values: Sequence[int | None], unit:
         color=BLUE,
     )
     ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(unit)
     ax.set_title(title, loc="left", fontsize=10)
     ax.tick_params(axis="x", labelsize=8)

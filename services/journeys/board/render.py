@@ -25,6 +25,13 @@ PHASE_WORDS = {
     "secondary-post16": "Secondary to post-16 (Year 11)",
     "year9-pfa": "Year 9 preparing-for-adulthood review",
 }
+PHASE_SHORT = {
+    "reception": "Reception",
+    "infant-junior": "Infant-junior",
+    "primary-secondary": "Year 6",
+    "secondary-post16": "Year 11",
+    "year9-pfa": "Year 9 PfA",
+}
 STATUS_WORDS = {"done": "Done", "due": "Not yet, on track", "overdue": "Deadline missed"}
 SEN2_WORDS = {
     "twenty_weeks": "Plans issued within 20 weeks (including exceptions)",
@@ -119,7 +126,7 @@ def _sen2_section(fig: BoardFigures) -> str:
             )
         )
         head = [
-            "Month",
+            "Year to date at the end of",
             "Plans issued",
             "Within 20 weeks",
             "%",
@@ -160,7 +167,7 @@ def _sen2_section(fig: BoardFigures) -> str:
 def _overdue_section(fig: BoardFigures) -> str:
     bands = [band for _, band in OVERDUE_BANDS]
     values = {("overdue", b): fig.overdue_by_band.get(b, 0) for b in bands}
-    t = table(["overdue"], bands, values)
+    t = table(["overdue"], bands, values, column_totals=False)
     cells = t.cells[0]
     total = t.row_totals[0] if t.row_totals else count(sum(values.values()))
     trend_cells = [count(n) for _, n in fig.overdue_trend]
@@ -256,7 +263,7 @@ def _cohorts_section(fig: BoardFigures) -> str:
     phases = list(fig.cohorts)
     statuses = ["done", "due", "overdue"]
     values = {(p, s): fig.cohorts[p][s] for p in phases for s in statuses}
-    t = table(phases, statuses, values)
+    t = table(phases, statuses, values, column_totals=False)
     rows = []
     for p, cells, total in zip(phases, t.cells, t.row_totals or (), strict=True):
         rows.append(
@@ -271,7 +278,7 @@ def _cohorts_section(fig: BoardFigures) -> str:
         f'<p class="reading">{_e(reading)}.</p>'
         + charts.bars(
             "Deadline missed, by transfer",
-            [PHASE_WORDS.get(p, p)[:18] for p in phases],
+            [PHASE_SHORT.get(p, p) for p in phases],
             [c[2].shown for c in t.cells],
             "children",
         )
@@ -296,7 +303,7 @@ def _cohorts_section(fig: BoardFigures) -> str:
 def _unallocated_section(fig: BoardFigures) -> str:
     teams = sorted(fig.unallocated_by_team)
     values = {(t, "children"): fig.unallocated_by_team[t] for t in teams}
-    t = table(teams, ["children"], values)
+    t = table(teams, ["children"], values, row_totals=False)
     total_n = sum(fig.unallocated_by_team.values())
     total = count(total_n)
     if t.column_totals is not None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 THRESHOLD = 5
 FEWER = "fewer than 5"
+SECONDARY = "suppressed"  # hidden only so that a total cannot give back a small count
 
 
 @dataclass(frozen=True)
@@ -72,37 +73,46 @@ def table(
     columns: Sequence[str],
     values: Mapping[tuple[str, str], int],
     *,
-    totals: bool = True,
+    row_totals: bool = True,
+    column_totals: bool = True,
 ) -> Table:
-    """Suppress a table of counts (primary, then secondary against its totals)."""
+    """Suppress a table of counts: primary, then secondary against the totals the table
+    shows (a total that is not shown cannot give anything back)."""
     grid = [[values.get((r, c), 0) for c in columns] for r in rows]
     hidden = [[primary(v) for v in line] for line in grid]
-    row_total_hidden = [primary(sum(line)) for line in grid]
-    col_total_hidden = [primary(sum(col)) for col in zip(*grid, strict=True)] if grid else []
-    if totals:
-        _secondary(grid, hidden, row_total_hidden, col_total_hidden)
+    sums_by_row = [sum(line) for line in grid]
+    sums_by_column = [sum(col) for col in zip(*grid, strict=True)] if grid else []
+    # a total not shown counts as hidden: no line is protected against it
+    row_hidden = [not row_totals or primary(n) for n in sums_by_row]
+    column_hidden = [not column_totals or primary(n) for n in sums_by_column]
+    _secondary(grid, hidden, row_hidden, column_hidden)
     cells = tuple(
-        tuple(Cell(None, FEWER) if h else Cell(v, f"{v:,}") for v, h in zip(line, hl, strict=True))
+        tuple(_cell(v, h) for v, h in zip(line, hl, strict=True))
         for line, hl in zip(grid, hidden, strict=True)
     )
 
     def total_cell(n: int, hide: bool) -> Cell:
-        return Cell(None, FEWER if primary(n) else "suppressed") if hide else Cell(n, f"{n:,}")
+        return Cell(None, FEWER if primary(n) else SECONDARY) if hide else Cell(n, f"{n:,}")
 
-    row_totals = (
-        tuple(total_cell(sum(line), h) for line, h in zip(grid, row_total_hidden, strict=True))
-        if totals
+    shown_rows = (
+        tuple(total_cell(n, h) for n, h in zip(sums_by_row, row_hidden, strict=True))
+        if row_totals
         else None
     )
-    column_totals = (
-        tuple(
-            total_cell(sum(col), h)
-            for col, h in zip(zip(*grid, strict=True), col_total_hidden, strict=True)
-        )
-        if totals and grid
+    shown_columns = (
+        tuple(total_cell(n, h) for n, h in zip(sums_by_column, column_hidden, strict=True))
+        if column_totals and grid
         else None
     )
-    return Table(tuple(rows), tuple(columns), cells, row_totals, column_totals)
+    return Table(tuple(rows), tuple(columns), cells, shown_rows, shown_columns)
+
+
+def _cell(value: int, hidden: bool) -> Cell:
+    """A hidden cell says why: a small count, or hidden so a total cannot reveal one (a
+    secondary suppression must not read "fewer than 5": it may be any number)."""
+    if not hidden:
+        return Cell(value, f"{value:,}")
+    return Cell(None, FEWER if primary(value) else SECONDARY)
 
 
 def _secondary(
