@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, date, datetime, time, timedelta
 
+from schemas.authority import sources_for
 from schemas.events import (
     CODE_MAX,
     ID_MAX,
@@ -45,6 +46,12 @@ def ident(prefix: str, n: int, size: int = ID_MAX) -> str:
     return (prefix + digest)[:size]
 
 
+def entitled(event_type: str) -> str:
+    """A source system entitled to ``event_type``, at its longest (``name-suffix``)."""
+    name = sources_for(event_type)[0]
+    return (name + "-" + "x" * CODE_MAX)[:CODE_MAX]
+
+
 class History:
     """Events of one child, each recorded ``lag`` days after the day it is about."""
 
@@ -55,7 +62,8 @@ class History:
         recorded = datetime.combine(on + timedelta(days=lag), time(9), tzinfo=UTC)
         self.events.append(
             make_event(
-                source_system=ident("s", 0, CODE_MAX),
+                # an entitled source (schemas/authority.py), as long as the contract allows
+                source_system=entitled(payload.type),
                 source_record_key=f"r{len(self.events)}",
                 person_key=PERSON_KEY,
                 occurred_at=datetime.combine(on, time(), tzinfo=UTC),

@@ -117,11 +117,15 @@ def cli_command() -> str:
 
 
 def _open_alerts(url: str, token: str) -> int | None:
-    request = urllib.request.Request(f"{url}/alerts", headers={"Authorization": f"Bearer {token}"})
+    """The inbox's count of open alerts (the JSON API pages: its total is a header)."""
+    request = urllib.request.Request(
+        f"{url}/alerts?per_page=1", headers={"Authorization": f"Bearer {token}"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=2) as response:
-            return len(json.load(response))
-    except OSError:
+            total = response.headers.get("X-Total-Count")
+            return int(total) if total is not None else len(json.load(response))
+    except (OSError, ValueError):
         return None
 
 

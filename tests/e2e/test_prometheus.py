@@ -222,6 +222,26 @@ def personal_data(export: Path) -> list[str]:
     return sorted(v for v in values if len(v) >= 4)
 
 
+def leave_unallocated(export: Path, n: int) -> None:
+    """Take the caseworker off the first ``n`` children of the export (their team kept):
+    blank in ``ssd_person``, and no row in the assignments table."""
+    with open(export / "ssd_person.csv", newline="") as f:
+        people = list(csv.DictReader(f))
+    firsts = sorted(p["pers_person_id"] for p in people)[:n]
+    for p in people:
+        if p["pers_person_id"] in firsts:
+            p["caseworker_id"] = ""
+    with open(export / "ssd_caseworker_assignments.csv", newline="") as f:
+        assigned = [a for a in csv.DictReader(f) if a["person_id"] not in firsts]
+    for name, rows in (("ssd_person.csv", people), ("ssd_caseworker_assignments.csv", assigned)):
+        with open(export / name, newline="") as f:
+            fields = next(csv.reader(f))
+        with open(export / name, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+
+
 def test_every_dashboard_and_rule_expression_returns_data_and_the_board_equals_replay(
     tmp_path: Path, prometheus: tuple[Path, int]
 ) -> None:
@@ -229,6 +249,7 @@ def test_every_dashboard_and_rule_expression_returns_data_and_the_board_equals_r
     prom_dir, prom_port = prometheus
     export = tmp_path / "export"
     write_demo_export(export, children=CHILDREN, seed=7, today=TODAY)
+    leave_unallocated(export, 10)  # children awaiting a caseworker: every authority has some
     logs = tmp_path / "logs"
     logs.mkdir()
     with EmbeddedBroker(log_path=logs / "broker.log") as broker:

@@ -22,12 +22,15 @@ import pytest
 
 from services.alerts.commands import service_token
 from services.runtime.broker import free_port
-from tests.integration.conftest import poll_until
+from tests.integration.conftest import TEST_PERSON_KEY_SECRET, poll_until
 from tests.unit.test_ssd_adapter import clean_export, write_export
+
+SECRET = TEST_PERSON_KEY_SECRET  # `up` and the integrator key children with one secret
 
 
 def without_data_dir() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k != "CASEWATCH_DATA_DIR"}
+    env = {k: v for k, v in os.environ.items() if k != "CASEWATCH_DATA_DIR"}
+    return {**env, "CASEWATCH_PERSON_KEY_SECRET": SECRET}
 
 
 class Up:
@@ -72,18 +75,24 @@ class Up:
         return minted.stdout.strip()
 
     def alerts(self, token: str | None = None) -> dict[str, str] | None:
-        """flag id → status of every live alert, or None while the service does not answer."""
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/alerts?per_page=1000",
-            headers={"Authorization": f"Bearer {token or service_token(self.home)}"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                body: Any = json.load(response)
-        except OSError:
-            return None
-        items = body if isinstance(body, list) else body["items"]  # a paginated page
-        return {a["flag_id"]: a["status"] for a in items}
+        """flag id → status of every live alert (every page of the JSON API), or None while
+        the service does not answer."""
+        found: dict[str, str] = {}
+        page, pages = 1, 1
+        while page <= pages:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{self.port}/alerts?per_page=200&page={page}",
+                headers={"Authorization": f"Bearer {token or service_token(self.home)}"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    body: Any = json.load(response)
+                    pages = int(response.headers.get("X-Total-Pages", "1"))
+            except OSError:
+                return None
+            found |= {a["flag_id"]: a["status"] for a in body}
+            page += 1
+        return found
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -151,6 +160,7 @@ def test_a_killed_worker_and_alerts_service_are_restarted_and_nothing_is_lost(
             **os.environ,
             "CASEWATCH_KAFKA_BOOTSTRAP": broker.group(1),
             "CASEWATCH_DATA_DIR": str(tmp_path / "another-integrator"),
+            "CASEWATCH_PERSON_KEY_SECRET": SECRET,
         },
         capture_output=True,
         text=True,
