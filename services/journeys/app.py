@@ -26,7 +26,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import faust
 from faust.types import TP
@@ -43,6 +43,7 @@ from services.journeys.processor import JourneyProcessor, Record, Swept
 from services.journeys.scheduling import EvaluationSchedule
 from services.journeys.table import PartitionedTable
 from services.journeys.transport import SCHEME
+from services.journeys.transport import Consumer as CasewatchConsumer
 from services.runtime.clock import Clock
 from services.runtime.logs import without_text
 from services.runtime.settings import Settings
@@ -135,7 +136,7 @@ def create_app(
     )
 
     @app.agent(inputs)
-    async def journeys(stream: Stream) -> None:
+    async def journeys(stream: Any) -> None:  # a batches.Stream (the app's Stream class)
         """Fold each batch of events; run the clock for each partition ticked in it.
 
         Nothing a message holds makes ``handle`` raise (every step of one event is guarded
@@ -279,7 +280,7 @@ class JourneysWorker:
             mono=time.monotonic(),
             budget=self.tuning.tick_budget_seconds,
             changed_budget=self.changed_budget(idle),
-            backlog=await self.backlog(partition),
+            backlog=self.backlog(partition),
         )
         await self.publish(swept)
         self.measures.refresh(partition, as_of, swept.changes, self.table.read)
@@ -311,15 +312,16 @@ class JourneysWorker:
         share = (IDLE_SWEEP_SHARE if idle else 0.5) * interval / owned
         return max(self.tuning.tick_budget_seconds, share)
 
-    async def backlog(self, partition: int) -> bool:
+    def backlog(self, partition: int) -> bool:
         """More unread events in the partition than one batch: evaluation waits for them."""
         tp = TP(self.settings.topic_events, partition)
         if tp not in self.app.consumer.assignment():
             return False
-        highwater = self.app.consumer.highwater(tp) or 0
+        consumer = cast(CasewatchConsumer, self.app.consumer)
+        highwater = consumer.highwater(tp) or 0
         read = self.read_up_to.get(partition)
-        if read is None:
-            read = await self.app.consumer.position(tp) or 0
+        if read is None:  # nothing read since the assignment: where reading (re)starts
+            read = consumer.reading(tp) or 0
         return highwater - read > self.tuning.batch_max
 
     def adopt(self, partition: int) -> None:

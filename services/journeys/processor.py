@@ -101,7 +101,7 @@ class _Open:
     before: JourneyState | None
     journey: Journey | None  # folded so far; the state is rebuilt once, at the batch's end
     offset: int = -1
-    applied: list[tuple[Record, Event]] = field(default_factory=list)  # that changed it
+    applied: list[tuple[Record, Event]] = field(default_factory=list)  # folded into it
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,10 +198,12 @@ class JourneyProcessor:
             out.dead.append((record, DeadLetter("fold_failed", detail, record.value)))
             return
         out.events.append(decoded)
+        # Every folded event, changing or not: one hidden by a later one that ``_fit`` then
+        # leaves out (a correction too large to store) must be folded again.
+        item.applied.append((record, decoded))
         if folded is not journey:
             item.journey = folded
             item.offset = record.offset
-            item.applied.append((record, decoded))
 
     def _admit(self, event: Event, record: Record) -> DeadLetter | None:
         """The admission check, before the fold: its reason, or None to fold the event."""
@@ -252,6 +254,8 @@ class JourneyProcessor:
         for record, event in item.applied:
             base = journey or Journey(person_key=event.person_key)
             candidate = apply(base, event)
+            if candidate is base and kept is not None:
+                continue  # nothing to encode again
             try:
                 encoded = self._change(key, item, candidate, record.offset)
                 ok = fits(key, encoded.value, self.message_limit)

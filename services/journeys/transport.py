@@ -14,6 +14,13 @@ messages were fetched and never delivered (e.g. a fetch from before a seek deliv
 it); here it seeks back to the missing offset instead. (A kill test once lost 744 consecutive
 events of one partition, committed unprocessed; this is the path in faust that allows it.)
 
+Commits: faust commits the first run of consecutive acknowledged offsets of a partition
+wherever it starts — from anywhere when nothing was committed yet, and across a hole of one
+offset right after the last commit (``min(acked) - committed > 1``). Here an offset is
+committed only when every offset from the last commit (or, before any commit, from the first
+offset delivered since the partition was assigned or sought) was acknowledged: an event that
+was neither applied nor dead-lettered holds its partition's commit, whatever happens around it.
+
 Table writes reach the changelog through faust's producer buffer; past ``max_messages``
 (100) pending records faust stalls the streams and drains the buffer one record at a time
 (``wait_until_ebb``), which held a batch of journey writes to ~1.4k records/s. A batch writes
@@ -41,6 +48,7 @@ class Consumer(faust_aiokafka.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._delivered: dict[Any, int] = {}  # offsets delivered since faust last moved one
+        self._origin: dict[Any, int] = {}  # first offset delivered since a seek, per partition
 
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - needs a broker
         consumer_stopped = self._stopped.is_set
@@ -92,10 +100,38 @@ class Consumer(faust_aiokafka.Consumer):
             if self._commit_every is not None and self._n_acked >= self._commit_every:
                 self._n_acked = 0
                 await self.commit()
+            self._origin.setdefault(tp, offset)
             await callback(message)
             read[tp] = offset
             self._delivered[tp] = offset
         return True
+
+    def _new_offset(self, tp: Any) -> int | None:
+        """The offset to commit: one past the run of acknowledged offsets that starts at the
+        last commit (see the module's text), or None while that offset is unacknowledged."""
+        acked = self._acked[tp]
+        if not acked:
+            return None
+        acked.sort()
+        start = self._committed_offset[tp]
+        if start is None:
+            start = self._origin.get(tp)
+        if start is None or acked[0] != start:
+            return None
+        end = 0
+        while end + 1 < len(acked) and acked[end + 1] == acked[end] + 1:
+            end += 1
+        done = acked[: end + 1]
+        del acked[: end + 1]
+        self._acked_index[tp].difference_update(done)
+        return done[-1] + 1
+
+    def reading(self, tp: Any) -> int | None:
+        """The next offset of ``tp`` to deliver, from this consumer's own bookkeeping: unlike
+        ``position()`` it never waits on the consumer thread (which, in a rebalance, waits
+        for the agent: an agent awaiting it there would never be answered)."""
+        expected = self._expected(tp)
+        return expected if expected is not None else self._committed_offset.get(tp)
 
     def _expected(self, tp: Any) -> int | None:
         """The next offset this partition must deliver. faust's read offset means the last
@@ -116,15 +152,18 @@ class Consumer(faust_aiokafka.Consumer):
 
     async def perform_seek(self) -> None:
         self._delivered.clear()
+        self._origin.clear()
         await super().perform_seek()
 
     async def seek(self, partition: Any, offset: int) -> None:
         self._delivered.pop(partition, None)
+        self._origin.pop(partition, None)
         await super().seek(partition, offset)
 
     async def on_partitions_revoked(self, revoked: set[Any]) -> None:
         for tp in revoked:
             self._delivered.pop(tp, None)
+            self._origin.pop(tp, None)
         await super().on_partitions_revoked(revoked)
 
 
