@@ -49,6 +49,7 @@ class Consumer(faust_aiokafka.Consumer):
         super().__init__(*args, **kwargs)
         self._delivered: dict[Any, int] = {}  # offsets delivered since faust last moved one
         self._origin: dict[Any, int] = {}  # first offset delivered since a seek, per partition
+        self._restart: dict[Any, int] = {}  # where the last seek put each partition
 
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - needs a broker
         consumer_stopped = self._stopped.is_set
@@ -137,8 +138,8 @@ class Consumer(faust_aiokafka.Consumer):
         """The next offset this partition must deliver. faust's read offset means the last
         offset delivered, or — right after a seek — the next one to read."""
         read = self._read_offset[tp]
-        if read is None:
-            return None
+        if read is None:  # faust's "nothing read" — also what a seek to offset 0 leaves
+            return self._restart.get(tp)
         return read + 1 if self._delivered.get(tp) == read else read
 
     async def _seek_back(self, tp: Any, expected: int, found: int) -> None:
@@ -153,17 +154,41 @@ class Consumer(faust_aiokafka.Consumer):
     async def perform_seek(self) -> None:
         self._delivered.clear()
         self._origin.clear()
+        self._restart.clear()
         await super().perform_seek()
+        await self._rewind_uncommitted()
+
+    async def _rewind_uncommitted(self) -> None:
+        """Seek every assigned partition without a committed offset to its beginning.
+
+        faust seeks to the committed offset and, where there is none, leaves the position
+        where it is. After a rebalance that position may be past records fetched while the
+        partition was paused for recovery and dropped by faust's ``getmany`` (it yields
+        only active partitions' records, and the fetch had already moved the position):
+        the survivor of a killed worker then sat at the end of the dead worker's partition
+        with nothing read, nothing committed and nothing more to fetch — the scale-out
+        stall of issue 13. Reading from the beginning is what ``auto_offset_reset =
+        earliest`` promises anyway."""
+        acking = self.app.topics.acks_enabled_for
+        tps = [tp for tp in self.assignment() if acking(tp.topic)]
+        uncommitted = [tp for tp in tps if self._committed_offset.get(tp) is None]
+        if not uncommitted:
+            return
+        earliest = await self.earliest_offsets(*uncommitted)
+        for tp in uncommitted:
+            await self.seek(tp, earliest.get(tp) or 0)
 
     async def seek(self, partition: Any, offset: int) -> None:
         self._delivered.pop(partition, None)
         self._origin.pop(partition, None)
         await super().seek(partition, offset)
+        self._restart[partition] = offset
 
     async def on_partitions_revoked(self, revoked: set[Any]) -> None:
         for tp in revoked:
             self._delivered.pop(tp, None)
             self._origin.pop(tp, None)
+            self._restart.pop(tp, None)
         await super().on_partitions_revoked(revoked)
 
 
