@@ -54,6 +54,7 @@ APP_ID = "casewatch-journeys"
 IDLE_SWEEP_SHARE = 3.0  # of the time between sweeps, for settled changes when idle
 Wall = Callable[[], datetime]
 EXIT_BATCH_FAILED = 70  # EX_SOFTWARE: a batch failed; its events will be read again
+WATCH_SECONDS, STUCK_SECONDS = 10.0, 30.0  # how often, and after how long, to report a stall
 
 
 def _wall() -> datetime:
@@ -153,6 +154,18 @@ def create_app(
                     worker.abandon(batch, exc)
                 raise
 
+    @app.timer(WATCH_SECONDS)  # type: ignore[untyped-decorator]
+    async def watch() -> None:
+        """Say so when a batch has been in hand for long, or a partition stopped delivering
+        (offsets and stages only)."""
+        consumer = cast(CasewatchConsumer, app.consumer)
+        busy = time.monotonic() - worker.since
+        if worker.stage != "idle" and busy > STUCK_SECONDS:
+            standing = consumer.standing()
+            log.warning("a batch has been at %r for %.0fs; %s", worker.stage, busy, standing)
+        elif consumer.flow_active and consumer.lagging(STUCK_SECONDS):
+            log.warning("partitions not delivering: %s", consumer.standing())
+
     @app.on_partitions_revoked.connect
     async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         revoked: set[Any] = args[0] if args else kwargs.get("revoked", set())
@@ -207,6 +220,10 @@ class JourneysWorker:
         self.snapshots = app.topic(settings.topic_journeys, **raw)
         self.dlq = app.topic(settings.topic_dlq, **raw)
         self.read_up_to: dict[int, int] = {}  # partition -> next offset after the last folded
+        self.stage, self.since = "idle", time.monotonic()  # where the batch in hand is
+
+    def at(self, stage: str) -> None:
+        self.stage, self.since = stage, time.monotonic()
 
     def revoked(self, partitions: set[int]) -> None:
         self.processor.forget(partitions)
@@ -220,6 +237,7 @@ class JourneysWorker:
         events = [e for e in batch if e.message.topic == name]
         ticked = sorted({e.message.partition for e in batch if e.message.topic != name})
         self.table.bind(batch)
+        self.at("fold")
         try:
             if events:
                 await self.fold(events)
@@ -227,6 +245,7 @@ class JourneysWorker:
                 await self.sweep(partition, idle=not events)
         finally:
             self.table.release()
+            self.at("idle")
 
     async def fold(self, events: Sequence[Any]) -> None:
         records = [
@@ -245,7 +264,9 @@ class JourneysWorker:
                 "dead-lettered %s/%s@%s: %s", topic, record.partition, record.offset, letter.reason
             )
         if sent:
+            self.at("fold: dead letters")
             await asyncio.gather(*sent)
+        self.at("fold: changelog")
         await self.table.write_all([(c.key, c.value, c.partition) for c in folded.changes])
         self.metrics.folded(folded)
 
@@ -271,7 +292,9 @@ class JourneysWorker:
 
     async def sweep(self, partition: int, *, idle: bool = False) -> None:
         if not self.processor.schedule.ready(partition):
+            self.at(f"sweep {partition}: adopt")
             self.adopt(partition)
+        self.at(f"sweep {partition}: evaluate")
         as_of = self.clock()
         swept = self.processor.tick(
             partition,
@@ -282,7 +305,9 @@ class JourneysWorker:
             changed_budget=self.changed_budget(idle),
             backlog=self.backlog(partition),
         )
+        self.at(f"sweep {partition}: publish")
         await self.publish(swept)
+        self.at(f"sweep {partition}: measures")
         self.measures.refresh(partition, as_of, swept.changes, self.table.read)
         self.metrics.swept(swept, self.processor.schedule.size(partition), partition)
         if swept.flags:
@@ -348,9 +373,11 @@ class JourneysWorker:
         sent = [await self.flags.send(key=key, value=value) for key, value, _ in swept.flags]
         if sent:
             await asyncio.gather(*sent)
+        self.at(self.stage + ", changelog")
         await self.table.write_all([(c.key, c.value, c.partition) for c in swept.changes])
         for _, _, record in swept.flags:
             self.metrics.flag_changed(record.rule_id, record.status)
         snapshots = [await self.snapshots.send(key=k, value=v) for k, v in swept.snapshots]
         if snapshots:
+            self.at(self.stage + ", snapshots")
             await asyncio.gather(*snapshots)

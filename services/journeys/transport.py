@@ -33,6 +33,7 @@ transport (faust-streaming 0.15).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -50,6 +51,7 @@ class Consumer(faust_aiokafka.Consumer):
         self._delivered: dict[Any, int] = {}  # offsets delivered since faust last moved one
         self._origin: dict[Any, int] = {}  # first offset delivered since a seek, per partition
         self._restart: dict[Any, int] = {}  # where the last seek put each partition
+        self._last_delivery: dict[Any, float] = {}  # monotonic time, per partition
 
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - needs a broker
         consumer_stopped = self._stopped.is_set
@@ -103,6 +105,7 @@ class Consumer(faust_aiokafka.Consumer):
                 await self.commit()
             self._origin.setdefault(tp, offset)
             await callback(message)
+            self._last_delivery[tp] = time.monotonic()
             read[tp] = offset
             self._delivered[tp] = offset
         return True
@@ -190,6 +193,43 @@ class Consumer(faust_aiokafka.Consumer):
             self._origin.pop(tp, None)
             self._restart.pop(tp, None)
         await super().on_partitions_revoked(revoked)
+
+    def standing(self) -> dict[str, str]:
+        """Each acknowledged partition's read, committed and high-water offsets and flow
+        state: what a stall report needs, and nothing a message holds."""
+        out = {}
+        for tp in sorted(self.assignment()):
+            if not self.app.topics.acks_enabled_for(tp.topic):
+                continue
+            flags = [
+                name
+                for name, on in (
+                    ("paused", tp in self._paused_partitions),
+                    ("buffered", tp in self._buffered_partitions),
+                    ("inactive", tp not in (self._active_partitions or ())),
+                )
+                if on
+            ]
+            out[f"{tp.topic}/{tp.partition}"] = (
+                f"next={self.reading(tp)} committed={self._committed_offset.get(tp)} "
+                f"high={self.highwater(tp)} acked={len(self._acked.get(tp, ()))}"
+                + "".join(f" {f}" for f in flags)
+            )
+        return out
+
+    def lagging(self, seconds: float) -> bool:
+        """Whether an acknowledged partition has unread records and has delivered none for
+        ``seconds``."""
+        now = time.monotonic()
+        for tp in self.assignment():
+            if not self.app.topics.acks_enabled_for(tp.topic):
+                continue
+            behind = (self.highwater(tp) or 0) > (self.reading(tp) or 0)
+            if behind and now - self._last_delivery.get(tp, now) > seconds:
+                return True
+            if behind:
+                self._last_delivery.setdefault(tp, now)
+        return False
 
 
 class Producer(faust_aiokafka.Producer):
