@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
-## soak: the long reliability runs (a worker SIGKILLed 10 times while 50,000 events stream)
+## soak: the long reliability runs (a worker SIGKILLed 10 times while 50,000 events stream; hostile-message mixes with kills)
 soak: $(STAMP)
 	$(BIN)/pytest -q -m soak tests/reliability
 

@@ -21,15 +21,20 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import time
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn, cast
 
 import faust
 from faust.types import TP
 from prometheus_client import CollectorRegistry
 
+from services.journeys.admission import Check, admit
+from services.journeys.batches import Stream
+from services.journeys.codec import MESSAGE_LIMIT, letter_key
 from services.journeys.config import WorkerTuning
 from services.journeys.domain.pack import RulePack
 from services.journeys.measures import JourneyMeasures
@@ -38,7 +43,9 @@ from services.journeys.processor import JourneyProcessor, Record, Swept
 from services.journeys.scheduling import EvaluationSchedule
 from services.journeys.table import PartitionedTable
 from services.journeys.transport import SCHEME
+from services.journeys.transport import Consumer as CasewatchConsumer
 from services.runtime.clock import Clock
+from services.runtime.logs import without_text
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,6 +53,8 @@ log = logging.getLogger(__name__)
 APP_ID = "casewatch-journeys"
 IDLE_SWEEP_SHARE = 3.0  # of the time between sweeps, for settled changes when idle
 Wall = Callable[[], datetime]
+EXIT_BATCH_FAILED = 70  # EX_SOFTWARE: a batch failed; its events will be read again
+WATCH_SECONDS, STUCK_SECONDS = 10.0, 30.0  # how often, and after how long, to report a stall
 
 
 def _wall() -> datetime:
@@ -93,6 +102,7 @@ def create_app(
     registry: CollectorRegistry,
     tuning: WorkerTuning | None = None,
     wall: Wall = _wall,
+    check: Check = admit,
 ) -> faust.App:
     tuning = tuning or WorkerTuning()
     app = faust.App(
@@ -107,6 +117,7 @@ def create_app(
         web_enabled=False,
         key_serializer="raw",
         value_serializer="raw",
+        Stream=Stream,  # a batch is acknowledged only once handled (see batches)
         **faust_settings(settings, tuning),
     )
     raw: dict[str, Any] = dict(key_type=bytes, value_type=bytes, partitions=settings.partitions)
@@ -127,13 +138,38 @@ def create_app(
             partitions=settings.partitions,
             team_label=settings.load_roster().team_label,
         ),
+        check=check,
     )
 
     @app.agent(inputs)
-    async def journeys(stream: Any) -> None:
-        """Fold each batch of events; run the clock for each partition ticked in it."""
+    async def journeys(stream: Any) -> None:  # a batches.Stream (the app's Stream class)
+        """Fold each batch of events; run the clock for each partition ticked in it.
+
+        Nothing a message holds makes ``handle`` raise (every step of one event is guarded
+        and ends applied or dead-lettered). If it raises all the same (the broker refused a
+        write, a bug), the batch is never acknowledged and the process ends: carrying on
+        would apply later events of the same journeys, and a redelivery of the failed ones
+        would then be skipped as already applied (``processor``'s position check)."""
         async for batch in stream.take_events(tuning.batch_max, within=tuning.batch_within):
-            await worker.handle(batch)
+            try:
+                await worker.handle(batch)
+            except BaseException as exc:
+                stream.withhold()  # cancelled or failed: this batch was not processed
+                if isinstance(exc, Exception):
+                    worker.abandon(batch, exc)
+                raise
+
+    @app.timer(WATCH_SECONDS)  # type: ignore[untyped-decorator]
+    async def watch() -> None:
+        """Say so when a batch has been in hand for long, or a partition stopped delivering
+        (offsets and stages only)."""
+        consumer = cast(CasewatchConsumer, app.consumer)
+        busy = time.monotonic() - worker.since
+        if worker.stage != "idle" and busy > STUCK_SECONDS:
+            standing = consumer.standing()
+            log.warning("a batch has been at %r for %.0fs; %s", worker.stage, busy, standing)
+        elif consumer.flow_active and consumer.lagging(STUCK_SECONDS):
+            log.warning("partitions not delivering: %s", consumer.standing())
 
     @app.on_partitions_revoked.connect
     async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
@@ -164,6 +200,7 @@ class JourneysWorker:
         wall: Wall,
         table: PartitionedTable,
         measures: JourneyMeasures,
+        check: Check = admit,
     ) -> None:
         self.app, self.settings, self.tuning = app, settings, tuning
         self.measures = measures  # managers' measures of the owned partitions (issue 7)
@@ -175,13 +212,23 @@ class JourneysWorker:
             pack_version=pack.version,
         )
         self.processor = JourneyProcessor(
-            table.read, pack=pack, tuning=tuning, schedule=schedule, partitions=settings.partitions
+            table.read,
+            pack=pack,
+            tuning=tuning,
+            schedule=schedule,
+            partitions=settings.partitions,
+            check=check,
+            message_limit=int(app.conf.producer_max_request_size or MESSAGE_LIMIT),
         )
         raw: dict[str, Any] = dict(key_type=bytes, value_type=bytes)
         self.flags = app.topic(settings.topic_flags, **raw)
         self.snapshots = app.topic(settings.topic_journeys, **raw)
         self.dlq = app.topic(settings.topic_dlq, **raw)
         self.read_up_to: dict[int, int] = {}  # partition -> next offset after the last folded
+        self.stage, self.since = "idle", time.monotonic()  # where the batch in hand is
+
+    def at(self, stage: str) -> None:
+        self.stage, self.since = stage, time.monotonic()
 
     def revoked(self, partitions: set[int]) -> None:
         self.processor.forget(partitions)
@@ -195,6 +242,7 @@ class JourneysWorker:
         events = [e for e in batch if e.message.topic == name]
         ticked = sorted({e.message.partition for e in batch if e.message.topic != name})
         self.table.bind(batch)
+        self.at("fold")
         try:
             if events:
                 await self.fold(events)
@@ -202,6 +250,7 @@ class JourneysWorker:
                 await self.sweep(partition, idle=not events)
         finally:
             self.table.release()
+            self.at("idle")
 
     async def fold(self, events: Sequence[Any]) -> None:
         records = [
@@ -210,15 +259,47 @@ class JourneysWorker:
         for record in records:
             self.read_up_to[record.partition] = record.offset + 1
         folded = self.processor.fold(records, wall=self.wall(), mono=time.monotonic())
+        # Dead letters first, acknowledged: once a journey is written with the position of
+        # a later event, a redelivery of the dead one would be skipped unread.
+        topic, sent = self.settings.topic_events, []
+        for record, letter in folded.dead:
+            value = letter.encode(topic, record.partition, record.offset)
+            sent.append(await self.dlq.send(key=letter_key(record.key), value=value))
+            log.warning(
+                "dead-lettered %s/%s@%s: %s", topic, record.partition, record.offset, letter.reason
+            )
+        if sent:
+            self.at("fold: dead letters")
+            await asyncio.gather(*sent)
+        self.at("fold: changelog")
         await self.table.write_all([(c.key, c.value, c.partition) for c in folded.changes])
         self.metrics.folded(folded)
-        for record, letter in folded.dead:
-            value = letter.encode(self.settings.topic_events, record.partition, record.offset)
-            await self.dlq.send(key=record.key, value=value)
+
+    def abandon(self, batch: Sequence[Any], exc: BaseException) -> NoReturn:
+        """End the process without acknowledging ``batch`` (see ``create_app.journeys``):
+        its events are read again by whichever worker next owns their partitions. The log
+        names topics, partitions and offsets, and the exception's type and frames only."""
+        spans: dict[str, list[int]] = defaultdict(lambda: [2**63, -1])
+        for event in batch:
+            m = event.message
+            span = spans[f"{m.topic}/{m.partition}"]
+            span[0], span[1] = min(span[0], m.offset), max(span[1], m.offset)
+        log.critical(
+            "a batch of %s messages failed (%s); stopping without acknowledging it, so that "
+            "it is read again: %s\n%s",
+            len(batch),
+            type(exc).__name__,
+            {tp: f"{first}-{last}" for tp, (first, last) in sorted(spans.items())},
+            without_text(exc),
+        )
+        logging.shutdown()
+        os._exit(EXIT_BATCH_FAILED)
 
     async def sweep(self, partition: int, *, idle: bool = False) -> None:
         if not self.processor.schedule.ready(partition):
+            self.at(f"sweep {partition}: adopt")
             self.adopt(partition)
+        self.at(f"sweep {partition}: evaluate")
         as_of = self.clock()
         swept = self.processor.tick(
             partition,
@@ -227,9 +308,11 @@ class JourneysWorker:
             mono=time.monotonic(),
             budget=self.tuning.tick_budget_seconds,
             changed_budget=self.changed_budget(idle),
-            backlog=await self.backlog(partition),
+            backlog=self.backlog(partition),
         )
+        self.at(f"sweep {partition}: publish")
         await self.publish(swept)
+        self.at(f"sweep {partition}: measures")
         self.measures.refresh(partition, as_of, swept.changes, self.table.read)
         self.metrics.swept(swept, self.processor.schedule.size(partition), partition)
         if swept.flags:
@@ -239,6 +322,13 @@ class JourneysWorker:
                 as_of,
                 dict(swept.evaluated),
                 len(swept.flags),
+            )
+        if swept.failed or swept.oversized:
+            log.warning(
+                "partition %s: journeys left as stored %s, records over the limit %s",
+                partition,
+                dict(swept.failed),
+                dict(swept.oversized),
             )
 
     def changed_budget(self, idle: bool = False) -> float:
@@ -252,15 +342,16 @@ class JourneysWorker:
         share = (IDLE_SWEEP_SHARE if idle else 0.5) * interval / owned
         return max(self.tuning.tick_budget_seconds, share)
 
-    async def backlog(self, partition: int) -> bool:
+    def backlog(self, partition: int) -> bool:
         """More unread events in the partition than one batch: evaluation waits for them."""
         tp = TP(self.settings.topic_events, partition)
         if tp not in self.app.consumer.assignment():
             return False
-        highwater = self.app.consumer.highwater(tp) or 0
+        consumer = cast(CasewatchConsumer, self.app.consumer)
+        highwater = consumer.highwater(tp) or 0
         read = self.read_up_to.get(partition)
-        if read is None:
-            read = await self.app.consumer.position(tp) or 0
+        if read is None:  # nothing read since the assignment: where reading (re)starts
+            read = consumer.reading(tp) or 0
         return highwater - read > self.tuning.batch_max
 
     def adopt(self, partition: int) -> None:
@@ -287,8 +378,11 @@ class JourneysWorker:
         sent = [await self.flags.send(key=key, value=value) for key, value, _ in swept.flags]
         if sent:
             await asyncio.gather(*sent)
+        self.at(self.stage + ", changelog")
         await self.table.write_all([(c.key, c.value, c.partition) for c in swept.changes])
         for _, _, record in swept.flags:
             self.metrics.flag_changed(record.rule_id, record.status)
-        for key, view in swept.snapshots:
-            await self.snapshots.send(key=key, value=view)
+        snapshots = [await self.snapshots.send(key=k, value=v) for k, v in swept.snapshots]
+        if snapshots:
+            self.at(self.stage + ", snapshots")
+            await asyncio.gather(*snapshots)

@@ -11,6 +11,7 @@ recovery by reading headers only.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import zlib
@@ -23,7 +24,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from schemas.authority import event_refusal
 from schemas.dates import SCHEDULED_TYPES
-from schemas.events import EVENT_ADAPTER, EVENT_TYPES, Event
+from schemas.events import EVENT_ADAPTER, Event
 from schemas.flags import FlagRecord
 from schemas.journeys import CLOCKS_MAX, TIMELINE_MAX, JourneySnapshot, next_deadline_of
 from services.journeys.domain.assess import Assessment
@@ -36,51 +37,95 @@ from services.journeys.domain.views import child_facts, journey_clocks, timeline
 
 log = logging.getLogger(__name__)
 
+MESSAGE_LIMIT = 1_000_000  # bytes: the producer's max_request_size (faust's default)
+LETTER_ORIGINAL_MAX = 256 * 1024  # an original up to this size travels whole in its letter
+LETTER_PREFIX = 16 * 1024  # of a larger original: its first bytes, with its size and digest
+DETAIL_MAX = 2_000  # characters of a letter's detail
+KEY_MAX = 1_024  # a longer message key is replaced by its digest on the DLQ
+_ERRORS_SHOWN = 20
+_LOC_PART_MAX = 64
+# pydantic messages of these kinds quote the input; the kind is said instead.
+_QUOTING = {"value_error", "assertion_error", "union_tag_invalid", "string_pattern_mismatch"}
+
 
 @dataclass(frozen=True)
 class DeadLetter:
     """Why an event cannot be folded. ``detail`` names fields, never their values."""
 
-    reason: str  # undecodable | unknown_type | schema_invalid | key_mismatch | future_dated
-    # | not_entitled (schemas.authority)
+    # undecodable | unknown_type | schema_invalid | key_mismatch | future_dated
+    # | not_entitled (schemas.authority) | fold_failed | journey_too_large | unencodable
+    # | check_failed | a check's own reason
+    reason: str
     detail: str
     original: bytes | None
 
     def encode(self, topic: str, partition: int, offset: int) -> bytes:
-        return json.dumps(
-            {
-                "reason": self.reason,
-                "detail": self.detail,
-                "source": {"topic": topic, "partition": partition, "offset": offset},
-                "original_b64": base64.b64encode(self.original or b"").decode(),
-            }
-        ).encode()
+        """The letter, always well under ``MESSAGE_LIMIT``: an original larger than
+        ``LETTER_ORIGINAL_MAX`` is kept as its size, SHA-256 and first ``LETTER_PREFIX``
+        bytes (``original_prefix_b64``, ``truncated``) instead of whole (``original_b64``)."""
+        original = self.original or b""
+        letter: dict[str, object] = {
+            "reason": self.reason[:_LOC_PART_MAX],
+            "detail": bounded(self.detail, DETAIL_MAX),
+            "source": {"topic": topic, "partition": partition, "offset": offset},
+            "size": len(original),
+            "sha256": hashlib.sha256(original).hexdigest(),
+            "truncated": len(original) > LETTER_ORIGINAL_MAX,
+        }
+        if len(original) > LETTER_ORIGINAL_MAX:
+            letter["original_prefix_b64"] = base64.b64encode(original[:LETTER_PREFIX]).decode()
+        else:
+            letter["original_b64"] = base64.b64encode(original).decode()
+        return json.dumps(letter).encode()
+
+
+def letter_key(key: bytes | None) -> bytes | None:
+    """The DLQ message key: the original's, or its SHA-256 (hex) when longer than KEY_MAX."""
+    if key is None or len(key) <= KEY_MAX:
+        return key
+    return hashlib.sha256(key).hexdigest().encode()
+
+
+def bounded(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _field_errors(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
-        for err in exc.errors(include_input=False)
-    )
+    errors = exc.errors(include_input=False, include_url=False, include_context=False)
+    shown = []
+    for err in errors[:_ERRORS_SHOWN]:
+        loc = ".".join(bounded(str(p), _LOC_PART_MAX) for p in err["loc"]) or "(root)"
+        kind = err["type"]
+        shown.append(f"{loc}: {kind}" if kind in _QUOTING else f"{loc}: {err['msg']}")
+    more = len(errors) - len(shown)
+    return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
 
 
 def decode_event(
     key: bytes | None, value: bytes | None, *, not_after: datetime | None = None
 ) -> Event | DeadLetter:
-    """The event, or why not. ``not_after``: the latest believable occurred/recorded time."""
+    """The event, or why not; never raises, whatever the bytes (depth, size, encoding).
+    ``not_after``: the latest believable occurred/recorded time."""
+    try:
+        return _decode(key, value, not_after)
+    except Exception as exc:  # any failure on input is a dead letter
+        # The exception's text may quote the input: only its kind is kept.
+        return DeadLetter("undecodable", f"decoding failed: {type(exc).__name__}", value)
+
+
+def _decode(
+    key: bytes | None, value: bytes | None, not_after: datetime | None
+) -> Event | DeadLetter:
     if not value:
         return DeadLetter("undecodable", "empty message", value)
     try:
         event = EVENT_ADAPTER.validate_json(value)
     except ValidationError as exc:
-        try:
-            body = json.loads(value)
-        except ValueError:
-            return DeadLetter("undecodable", "not JSON", value)
-        payload = body.get("payload") if isinstance(body, dict) else None
-        if isinstance(payload, dict) and payload.get("type") not in EVENT_TYPES:
-            kind = payload.get("type")
-            return DeadLetter("unknown_type", f"payload type {kind!r} is not known", value)
+        kinds = {err["type"] for err in exc.errors(include_input=False, include_url=False)}
+        if "json_invalid" in kinds:  # not JSON, not UTF-8, or nested too deep
+            return DeadLetter("undecodable", "not JSON: " + _field_errors(exc), value)
+        if "union_tag_invalid" in kinds:
+            return DeadLetter("unknown_type", "payload.type is not a known event type", value)
         return DeadLetter("schema_invalid", _field_errors(exc), value)
     if key is not None and key != event.person_key.encode():
         return DeadLetter("key_mismatch", "message key is not the event's person key", value)
@@ -338,3 +383,11 @@ def encode_snapshot(
 ) -> bytes:
     view = snapshot(state, as_of=as_of, pack=pack, now=now, assessed=assessed)
     return view.model_dump_json().encode()
+
+
+RECORD_OVERHEAD = 512  # bytes of a record beyond its key and value (headers, batch framing)
+
+
+def fits(key: bytes | None, value: bytes, limit: int = MESSAGE_LIMIT) -> bool:
+    """Whether a record of this key and value can be produced under ``limit``."""
+    return len(key or b"") + len(value) + RECORD_OVERHEAD <= limit

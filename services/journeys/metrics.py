@@ -50,6 +50,19 @@ class WorkerMetrics:
             registry=registry,
         )
         self._newest: dict[str, float] = {}
+        self.evaluation_failures = Counter(
+            "casewatch_evaluation_failures_total",
+            "Journeys an evaluation left as stored (an exception, or a record over the "
+            "message limit); the rolling re-evaluation tries them again",
+            ["reason"],
+            registry=registry,
+        )
+        self.oversized = Counter(
+            "casewatch_records_oversized_total",
+            "Records not published because they exceed the message limit",
+            ["kind"],
+            registry=registry,
+        )
         self.indexed = Gauge(
             "casewatch_deadline_index_journeys",
             "Journeys in the deadline index of an owned partition",
@@ -90,6 +103,10 @@ class WorkerMetrics:
             self.sweeps.labels(reason).inc(n)
         if swept.changes:
             self.journeys_written.inc(len(swept.changes))
+        for reason, n in swept.failed.items():
+            self.evaluation_failures.labels(reason).inc(n)
+        for kind, n in swept.oversized.items():
+            self.oversized.labels(kind).inc(n)
         self.indexed.labels(str(partition)).set(indexed)
 
     def forget_partition(self, partition: int) -> None:

@@ -21,7 +21,9 @@ from kafka.partitioner.default import murmur2
 
 from schemas.events import Event
 from schemas.flags import FlagRecord
+from services.journeys.admission import Check, admit
 from services.journeys.codec import (
+    MESSAGE_LIMIT,
     DeadLetter,
     FactFragments,
     JourneyHeader,
@@ -31,6 +33,7 @@ from services.journeys.codec import (
     encode_body,
     encode_flag_records,
     encode_snapshot,
+    fits,
     latest_believable,
     stored_body,
     stored_value,
@@ -85,6 +88,8 @@ class Swept:
     flags: list[tuple[bytes, bytes, FlagRecord]] = field(default_factory=list)
     snapshots: list[tuple[bytes, bytes]] = field(default_factory=list)
     evaluated: Counter[str] = field(default_factory=Counter)  # by reason
+    failed: Counter[str] = field(default_factory=Counter)  # journeys, by exception class
+    oversized: Counter[str] = field(default_factory=Counter)  # records left unsent, by kind
 
 
 @dataclass
@@ -96,6 +101,22 @@ class _Open:
     before: JourneyState | None
     journey: Journey | None  # folded so far; the state is rebuilt once, at the batch's end
     offset: int = -1
+    applied: list[tuple[Record, Event]] = field(default_factory=list)  # folded into it
+
+
+@dataclass(frozen=True, slots=True)
+class _Encoded:
+    journey_change: JourneyChange
+    header: JourneyHeader
+    body: bytes
+
+    @property
+    def value(self) -> bytes:
+        return self.journey_change.value
+
+    @property
+    def after(self) -> JourneyState:
+        return self.journey_change.after
 
 
 def partition_of(key: bytes, partitions: int) -> int:
@@ -112,8 +133,12 @@ class JourneyProcessor:
         tuning: WorkerTuning,
         schedule: EvaluationSchedule,
         partitions: int,
+        check: Check = admit,
+        message_limit: int = MESSAGE_LIMIT,
     ) -> None:
         self._read = read
+        self.check = check  # the admission check (services.journeys.admission)
+        self.message_limit = message_limit
         self.partitions = partitions
         self.pack = pack
         self.tuning = tuning
@@ -137,8 +162,10 @@ class JourneyProcessor:
             if item.journey is not None and (
                 item.before is None or item.journey is not item.before.journey
             ):
-                out.changes.append(self._changed(key, item))
-                self.schedule.changed(item.partition, key, mono)
+                change = self._changed(key, item, out)
+                if change is not None:
+                    out.changes.append(change)
+                    self.schedule.changed(item.partition, key, mono)
         return out
 
     def _fold_one(
@@ -159,26 +186,90 @@ class JourneyProcessor:
         if isinstance(decoded, DeadLetter):
             out.dead.append((record, decoded))
             return
-        out.events.append(decoded)
+        refused = self._admit(decoded, record)
+        if refused is not None:
+            out.dead.append((record, refused))
+            return
         journey = item.journey or Journey(person_key=decoded.person_key)
-        folded = apply(journey, decoded)
+        try:
+            folded = apply(journey, decoded)
+        except Exception as exc:  # a bug met by one event stops only that event
+            detail = f"the fold failed: {type(exc).__name__}"
+            out.dead.append((record, DeadLetter("fold_failed", detail, record.value)))
+            return
+        out.events.append(decoded)
+        # Every folded event, changing or not: one hidden by a later one that ``_fit`` then
+        # leaves out (a correction too large to store) must be folded again.
+        item.applied.append((record, decoded))
         if folded is not journey:
             item.journey = folded
             item.offset = record.offset
 
-    def _changed(self, key: bytes, item: _Open) -> JourneyChange:
+    def _admit(self, event: Event, record: Record) -> DeadLetter | None:
+        """The admission check, before the fold: its reason, or None to fold the event."""
+        try:
+            reason = self.check(event)
+        except Exception as exc:
+            return DeadLetter(
+                "check_failed", f"the check failed: {type(exc).__name__}", record.value
+            )
+        if reason is None:
+            return None
+        return DeadLetter(reason, f"refused by the admission check: {reason}", record.value)
+
+    def _changed(self, key: bytes, item: _Open, out: Folded) -> JourneyChange | None:
+        """The journey written back, or — when it cannot be encoded or would exceed the
+        message limit — as much of the batch as fits, the rest dead-lettered (``_fit``)."""
         assert item.journey is not None
+        try:
+            change = self._change(key, item, item.journey, item.offset)
+        except Exception as exc:
+            return self._fit(key, item, out, f"unencodable: {type(exc).__name__}")
+        if not fits(key, change.value, self.message_limit):
+            return self._fit(key, item, out, "journey_too_large")
+        self._remember(key, change.header, change.after, change.body)
+        return change.journey_change
+
+    def _change(self, key: bytes, item: _Open, journey: Journey, offset: int) -> _Encoded:
         before = item.before
         if before is None:
-            state = JourneyState(journey=item.journey)
+            state = JourneyState(journey=journey)
         else:
-            state = before.model_copy(update={"journey": item.journey})
+            state = before.model_copy(update={"journey": journey})
         old = item.header
         due, pack = (old.due, old.pack) if old else (None, None)
-        header = JourneyHeader(item.partition, item.offset, True, due, pack)
+        header = JourneyHeader(item.partition, offset, True, due, pack)
         body = encode_body(state, self._fragments)
-        self._remember(key, header, state, body)
-        return JourneyChange(key, item.partition, before, state, stored_value(header, body))
+        value = stored_value(header, body)
+        return _Encoded(JourneyChange(key, item.partition, before, state, value), header, body)
+
+    def _fit(self, key: bytes, item: _Open, out: Folded, why: str) -> JourneyChange | None:
+        """Fold the batch's events of one journey again, one at a time, keeping each only
+        if the journey still encodes within the limit; the others are dead-lettered with
+        ``why`` (the journey stays as it was before them). A rare path: it encodes the
+        journey once per event."""
+        reason = why.partition(":")[0]
+        journey = item.before.journey if item.before else None
+        kept: _Encoded | None = None
+        for record, event in item.applied:
+            base = journey or Journey(person_key=event.person_key)
+            candidate = apply(base, event)
+            if candidate is base and kept is not None:
+                continue  # nothing to encode again
+            try:
+                encoded = self._change(key, item, candidate, record.offset)
+                ok = fits(key, encoded.value, self.message_limit)
+            except Exception:
+                ok = False
+            if ok:
+                journey, kept = candidate, encoded
+            else:
+                detail = f"the journey would not be stored ({why})"
+                out.dead.append((record, DeadLetter(reason, detail, record.value)))
+        if kept is None:
+            return None
+        self._remember(key, kept.header, kept.after, kept.body)
+        return kept.journey_change
 
     # --- clock --------------------------------------------------------------------------
 
@@ -230,35 +321,64 @@ class JourneyProcessor:
     def _evaluate(
         self, key: bytes, partition: int, reason: str, as_of: date, wall: datetime, out: Swept
     ) -> None:
+        """Evaluate one journey; all of its effects or none. A journey that cannot be
+        evaluated or encoded within the message limit is counted in ``out.failed`` and
+        left as stored (its flags unpublished, so none is lost): the rolling
+        re-evaluation tries it again."""
+        try:
+            done = self._assess(key, partition, reason, as_of, wall, out)
+        except Exception as exc:  # one journey never stops the clock
+            done = type(exc).__name__
+        if done is not None:
+            out.failed[done] += 1
+            self.schedule.evaluated(partition, key, None)
+            self._cache.pop(key, None)
+
+    def _assess(
+        self, key: bytes, partition: int, reason: str, as_of: date, wall: datetime, out: Swept
+    ) -> str | None:
         loaded = self._load(key, partition)
         if loaded is None:  # gone from the table (never expected): stop tracking it
             self.schedule.evaluated(partition, key, None)
-            return
+            return None
         header, state, body = loaded
         assessed = assess(state, as_of, self.pack)
         due, pack = assessed.next_due, self.pack.version
-        out.evaluated[reason] += 1
-        self.schedule.evaluated(partition, key, due)
+        flags = []
         if assessed.changes:
-            out.flags.extend(
+            flags = list(
                 encode_flag_records(
                     assessed.state, assessed.changes, as_of=as_of, pack=self.pack, now=wall
                 )
             )
+            if not all(fits(k, v, self.message_limit) for k, v, _ in flags):
+                return "flag_too_large"
+        view = None
         if assessed.changes or reason == "changed":
             view = encode_snapshot(
                 assessed.state, as_of=as_of, pack=self.pack, now=wall, assessed=assessed
             )
-            out.snapshots.append((key, view))
+            if not fits(key, view, self.message_limit):
+                out.oversized["snapshot"] += 1
+                view = None
         new = JourneyHeader(header.partition, header.offset, False, due, pack)
+        change = None
         if new != header or assessed.changes:
             if body is None or assessed.state is not state:
                 body = encode_body(assessed.state, self._fragments)
-            self._remember(key, new, assessed.state, body)
             value = stored_value(new, body)
-            out.changes.append(
-                JourneyChange(key, partition, state, assessed.state, value, assessed)
-            )
+            if not fits(key, value, self.message_limit):
+                return "journey_too_large"
+            self._remember(key, new, assessed.state, body)
+            change = JourneyChange(key, partition, state, assessed.state, value, assessed)
+        out.evaluated[reason] += 1
+        self.schedule.evaluated(partition, key, due)
+        out.flags.extend(flags)
+        if view is not None:
+            out.snapshots.append((key, view))
+        if change is not None:
+            out.changes.append(change)
+        return None
 
     # --- stored journeys ----------------------------------------------------------------
 

@@ -14,6 +14,13 @@ messages were fetched and never delivered (e.g. a fetch from before a seek deliv
 it); here it seeks back to the missing offset instead. (A kill test once lost 744 consecutive
 events of one partition, committed unprocessed; this is the path in faust that allows it.)
 
+Commits: faust commits the first run of consecutive acknowledged offsets of a partition
+wherever it starts — from anywhere when nothing was committed yet, and across a hole of one
+offset right after the last commit (``min(acked) - committed > 1``). Here an offset is
+committed only when every offset from the last commit (or, before any commit, from the first
+offset delivered since the partition was assigned or sought) was acknowledged: an event that
+was neither applied nor dead-lettered holds its partition's commit, whatever happens around it.
+
 Table writes reach the changelog through faust's producer buffer; past ``max_messages``
 (100) pending records faust stalls the streams and drains the buffer one record at a time
 (``wait_until_ebb``), which held a batch of journey writes to ~1.4k records/s. A batch writes
@@ -26,6 +33,7 @@ transport (faust-streaming 0.15).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -41,6 +49,9 @@ class Consumer(faust_aiokafka.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._delivered: dict[Any, int] = {}  # offsets delivered since faust last moved one
+        self._origin: dict[Any, int] = {}  # first offset delivered since a seek, per partition
+        self._restart: dict[Any, int] = {}  # where the last seek put each partition
+        self._last_delivery: dict[Any, float] = {}  # monotonic time, per partition
 
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - needs a broker
         consumer_stopped = self._stopped.is_set
@@ -92,17 +103,46 @@ class Consumer(faust_aiokafka.Consumer):
             if self._commit_every is not None and self._n_acked >= self._commit_every:
                 self._n_acked = 0
                 await self.commit()
+            self._origin.setdefault(tp, offset)
             await callback(message)
+            self._last_delivery[tp] = time.monotonic()
             read[tp] = offset
             self._delivered[tp] = offset
         return True
+
+    def _new_offset(self, tp: Any) -> int | None:
+        """The offset to commit: one past the run of acknowledged offsets that starts at the
+        last commit (see the module's text), or None while that offset is unacknowledged."""
+        acked = self._acked[tp]
+        if not acked:
+            return None
+        acked.sort()
+        start = self._committed_offset[tp]
+        if start is None:
+            start = self._origin.get(tp)
+        if start is None or acked[0] != start:
+            return None
+        end = 0
+        while end + 1 < len(acked) and acked[end + 1] == acked[end] + 1:
+            end += 1
+        done = acked[: end + 1]
+        del acked[: end + 1]
+        self._acked_index[tp].difference_update(done)
+        return done[-1] + 1
+
+    def reading(self, tp: Any) -> int | None:
+        """The next offset of ``tp`` to deliver, from this consumer's own bookkeeping: unlike
+        ``position()`` it never waits on the consumer thread (which, in a rebalance, waits
+        for the agent: an agent awaiting it there would never be answered)."""
+        expected = self._expected(tp)
+        return expected if expected is not None else self._committed_offset.get(tp)
 
     def _expected(self, tp: Any) -> int | None:
         """The next offset this partition must deliver. faust's read offset means the last
         offset delivered, or — right after a seek — the next one to read."""
         read = self._read_offset[tp]
-        if read is None:
-            return None
+        if read is None:  # faust's "nothing read" — also what a seek to offset 0 leaves
+            return self._restart.get(tp)
         return read + 1 if self._delivered.get(tp) == read else read
 
     async def _seek_back(self, tp: Any, expected: int, found: int) -> None:
@@ -116,16 +156,80 @@ class Consumer(faust_aiokafka.Consumer):
 
     async def perform_seek(self) -> None:
         self._delivered.clear()
+        self._origin.clear()
+        self._restart.clear()
         await super().perform_seek()
+        await self._rewind_uncommitted()
+
+    async def _rewind_uncommitted(self) -> None:
+        """Seek every assigned partition without a committed offset to its beginning.
+
+        faust seeks to the committed offset and, where there is none, leaves the position
+        where it is. After a rebalance that position may be past records fetched while the
+        partition was paused for recovery and dropped by faust's ``getmany`` (it yields
+        only active partitions' records, and the fetch had already moved the position):
+        the survivor of a killed worker then sat at the end of the dead worker's partition
+        with nothing read, nothing committed and nothing more to fetch — the scale-out
+        stall of issue 13. Reading from the beginning is what ``auto_offset_reset =
+        earliest`` promises anyway."""
+        acking = self.app.topics.acks_enabled_for
+        tps = [tp for tp in self.assignment() if acking(tp.topic)]
+        uncommitted = [tp for tp in tps if self._committed_offset.get(tp) is None]
+        if not uncommitted:
+            return
+        earliest = await self.earliest_offsets(*uncommitted)
+        for tp in uncommitted:
+            await self.seek(tp, earliest.get(tp) or 0)
 
     async def seek(self, partition: Any, offset: int) -> None:
         self._delivered.pop(partition, None)
+        self._origin.pop(partition, None)
         await super().seek(partition, offset)
+        self._restart[partition] = offset
 
     async def on_partitions_revoked(self, revoked: set[Any]) -> None:
         for tp in revoked:
             self._delivered.pop(tp, None)
+            self._origin.pop(tp, None)
+            self._restart.pop(tp, None)
         await super().on_partitions_revoked(revoked)
+
+    def standing(self) -> dict[str, str]:
+        """Each acknowledged partition's read, committed and high-water offsets and flow
+        state: what a stall report needs, and nothing a message holds."""
+        out = {}
+        for tp in sorted(self.assignment()):
+            if not self.app.topics.acks_enabled_for(tp.topic):
+                continue
+            flags = [
+                name
+                for name, on in (
+                    ("paused", tp in self._paused_partitions),
+                    ("buffered", tp in self._buffered_partitions),
+                    ("inactive", tp not in (self._active_partitions or ())),
+                )
+                if on
+            ]
+            out[f"{tp.topic}/{tp.partition}"] = (
+                f"next={self.reading(tp)} committed={self._committed_offset.get(tp)} "
+                f"high={self.highwater(tp)} acked={len(self._acked.get(tp, ()))}"
+                + "".join(f" {f}" for f in flags)
+            )
+        return out
+
+    def lagging(self, seconds: float) -> bool:
+        """Whether an acknowledged partition has unread records and has delivered none for
+        ``seconds``."""
+        now = time.monotonic()
+        for tp in self.assignment():
+            if not self.app.topics.acks_enabled_for(tp.topic):
+                continue
+            behind = (self.highwater(tp) or 0) > (self.reading(tp) or 0)
+            if behind and now - self._last_delivery.get(tp, now) > seconds:
+                return True
+            if behind:
+                self._last_delivery.setdefault(tp, now)
+        return False
 
 
 class Producer(faust_aiokafka.Producer):

@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from services.journeys.app import create_app
 from services.runtime.clock import clock_for
 from services.runtime.files import private_dir
+from services.runtime.logs import install_no_data
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,12 @@ def run_worker(settings: Settings) -> int:
         settings.worker_web_port,
         pack.version,
     )
-    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
+    worker = Worker(app, loglevel=settings.log_level.lower(), quiet=True)
     worker.execute_from_commandline()
     return 0
+
+
+class Worker(faust.Worker):
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        super().on_setup_root_logger(logger, level)
+        install_no_data(logger)  # no message contents at INFO and above (runtime.logs)

@@ -110,7 +110,9 @@ def encoded(events: Iterable[Event]) -> list[tuple[bytes, bytes]]:
 
 
 async def _produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> list[int]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_request_size=16 * 1024 * 1024
+    )
     await producer.start()
     try:
         sent = [await producer.send(topic, key=k, value=v) for k, v in records]

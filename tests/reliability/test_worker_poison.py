@@ -4,6 +4,7 @@ events on either side of them are folded. One worker, one broker, a few dozen ev
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.workload import child_events, person_key
+from services.journeys.processor import partition_of
 from services.runtime.broker import EmbeddedBroker
 from tests.reliability.conftest import (
     Process,
@@ -23,6 +25,7 @@ from tests.reliability.conftest import (
 )
 
 pytestmark = pytest.mark.integration
+DLQ = "casewatch.events.dlq"
 
 
 def poison(key: bytes, good: bytes) -> dict[str, tuple[bytes, bytes]]:
@@ -70,3 +73,38 @@ def test_poison_events_are_dead_lettered_and_the_rest_folded(
         assert base64.b64decode(letter["original_b64"]) == value
         assert letter["source"]["topic"] == "casewatch.events"
         assert letter["source"]["offset"] == offsets[first_bad + n]
+
+
+def test_a_poison_message_loses_nothing_on_other_partitions(
+    broker: EmbeddedBroker, tmp_path: Path, processes: list[Process]
+) -> None:
+    """Issue 13: JSON nested 5,000 deep made the worker crash, and the valid events of
+    another partition in the same batch were committed unprocessed. And a 3 MB message that
+    is not JSON: its dead letter (4 MB with the original whole) could not be sent."""
+    import random
+
+    rng = random.Random(8)
+    children = [child_events(i, rng) for i in range(40)]
+    first = children[0]
+    poisoned = partition_of(first[0].person_key.encode(), 4)
+    others = [c for c in children[1:] if partition_of(c[0].person_key.encode(), 4) != poisoned]
+    valid = others[0] + others[1]
+    key = first[0].person_key.encode()
+    deep, big = b"[" * 5000 + b"]" * 5000, b"\x00not json" * 300_000
+    env = env_for(broker, tmp_path / "data")
+    worker = Process(["worker"], env, tmp_path / "worker.log").start()
+    processes.append(worker)
+    offsets = produce(broker.bootstrap, [(key, deep), (key, big), *encoded(valid)])
+
+    converge(clean_replay(valid), broker.bootstrap, timeout=90)
+    letters = [json.loads(v or b"") for _, _, _, v in read_topic(broker.bootstrap, DLQ)]
+    assert sorted((x["source"]["offset"], x["reason"]) for x in letters) == [
+        (offsets[0], "undecodable"),
+        (offsets[1], "undecodable"),
+    ]
+    whole, cut = sorted(letters, key=lambda x: x["size"])
+    assert base64.b64decode(whole["original_b64"]) == deep and not whole["truncated"]
+    assert cut["truncated"] and cut["size"] == len(big)
+    assert cut["sha256"] == hashlib.sha256(big).hexdigest()
+    assert big.startswith(base64.b64decode(cut["original_prefix_b64"]))
+    assert worker.proc is not None and worker.proc.poll() is None, "the worker died"
