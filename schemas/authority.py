@@ -86,6 +86,15 @@ def kind_of(source_system: str) -> SourceKind | None:
     return SOURCES[best] if best else None
 
 
+def source_label(source_system: str) -> str:
+    """A bounded metric label for ``source_system``: its entry in ``SOURCES`` (``health`` for
+    ``health-camhs``), or ``other``. Suffixes are an integrator's free text: never a label."""
+    if source_system in SOURCES:
+        return source_system
+    named = [n for n in SOURCES if source_system.startswith(n + "-")]
+    return max(named, key=len) if named else "other"
+
+
 def may_assert(source_system: str, event_type: str) -> bool:
     kind = kind_of(source_system)
     return kind is not None and event_type in AUTHORITY[kind]

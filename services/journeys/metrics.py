@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from schemas.authority import source_label
+
 if TYPE_CHECKING:
     from services.journeys.processor import Folded, Swept
 
@@ -82,15 +84,15 @@ class WorkerMetrics:
     def folded(self, folded: Folded) -> None:
         counts: dict[tuple[str, str], int] = {}
         for event in folded.events:
-            label = (event.source_system, event.event_type)
+            label = (source_label(event.source_system), event.event_type)  # bounded
             counts[label] = counts.get(label, 0) + 1
         for (source, event_type), n in counts.items():
             self.events.labels(source, event_type).inc(n)
         for event in folded.events:
-            seen = event.recorded_at.timestamp()
-            if seen > self._newest.get(event.source_system, float("-inf")):
-                self._newest[event.source_system] = seen
-                self.newest.labels(event.source_system).set(seen)
+            seen, source = event.recorded_at.timestamp(), source_label(event.source_system)
+            if seen > self._newest.get(source, float("-inf")):
+                self._newest[source] = seen
+                self.newest.labels(source).set(seen)
         for _, letter in folded.dead:
             self.dead_lettered(letter.reason)
         if folded.redelivered:

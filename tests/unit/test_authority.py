@@ -168,3 +168,11 @@ def test_the_longest_name_decides_the_kind() -> None:
     assert kind_of("capita-one") == kind_of("capita-one-north") == "case_management"
     assert kind_of("capita") is None
     assert kind_of("school-census-2025") == "school_census"
+
+
+def test_the_source_metric_label_is_bounded_to_the_table() -> None:
+    from schemas.authority import SOURCES, source_label
+
+    assert source_label("health-camhs") == "health" and source_label("liquidlogic") == "liquidlogic"
+    assert source_label('north"><script>') == "other" and source_label("x" * 64) == "other"
+    assert {source_label(f"{name}-{i}") for name in SOURCES for i in range(50)} == set(SOURCES)
