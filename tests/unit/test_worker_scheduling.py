@@ -1,6 +1,10 @@
 """Which journeys a tick evaluates: settled changes, due deadlines, a slice to verify."""
 
+import math
 from datetime import date, timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from services.journeys.codec import JourneyHeader
 from services.journeys.scheduling import EvaluationSchedule
@@ -60,7 +64,7 @@ def test_adopting_a_partition_reads_headers_and_settles_what_was_never_evaluated
     ]
     assert s.adopt(2, stored, now=100.0) == 4 and s.ready(2)
     plan = s.plan(2, now=101.0, as_of=D, limit=100)
-    assert plan.settled == (b"old-pack", b"pending") and plan.due == (b"due",)
+    assert plan.settled == (b"pending", b"old-pack") and plan.due == (b"due",)  # stored order
     s.forget(2)
     assert not s.ready(2) and s.size(2) == 0
 
@@ -73,3 +77,67 @@ def test_verification_walks_every_journey_in_slices_once_per_round() -> None:
     assert [len(v) for v in seen] == [2, 2, 2, 2, 0]  # 8 keys over 4 ticks, then a pause
     assert sorted(k for v in seen for k in v) == keys
     assert len(s.plan(0, now=4.5, as_of=D, limit=100).verify) == 2  # the next round
+
+
+def serve(s: EvaluationSchedule, tick: int, capacity: int, evaluated: dict[bytes, int]) -> None:
+    """One tick of a worker whose budget evaluates ``capacity`` settled journeys."""
+    for key in s.plan(0, now=float(tick), as_of=D, limit=10_000).settled[:capacity]:
+        s.evaluated(0, key, due=None)
+        evaluated[key] = tick
+
+
+def test_a_late_sorting_journey_is_not_starved_by_a_stream_of_earlier_sorting_ones() -> None:
+    """Issue 15 item 9: under a steady stream of changes (as many a tick as the budget
+    evaluates), a key that sorts after all of them was never evaluated in key order."""
+    s, capacity, changed_at, evaluated = schedule(), 10, {}, {}
+    for n in range(25):  # a backlog ahead of it
+        s.changed(0, b"a-backlog-%03d" % n, now=0.0)
+    s.changed(0, b"z-probe", now=0.0)
+    changed_at[b"z-probe"] = 0
+    for tick in range(1, 50):
+        serve(s, tick, capacity, evaluated)
+        for n in range(capacity):
+            key = b"a-%04d-%02d" % (tick, n)
+            s.changed(0, key, now=float(tick))
+            changed_at[key] = tick
+    assert evaluated.get(b"z-probe", 99) <= 3  # 25 ahead, 10 a tick
+
+
+def test_a_journey_that_changes_again_keeps_its_place_in_the_queue() -> None:
+    s = schedule()
+    s.changed(0, b"b", now=0.0)
+    s.changed(0, b"a", now=0.5)
+    s.changed(0, b"b", now=0.6)  # pending since 0.0 still
+    assert s.plan(0, now=2.0, as_of=D, limit=100).settled == (b"b", b"a")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    capacity=st.integers(1, 8),
+    backlog=st.lists(st.binary(min_size=1, max_size=4), max_size=40, unique=True),
+    stream=st.lists(st.lists(st.binary(min_size=1, max_size=4), max_size=8), max_size=30),
+)
+def test_every_changed_journey_is_evaluated_within_a_bounded_number_of_ticks(
+    capacity: int, backlog: list[bytes], stream: list[list[bytes]]
+) -> None:
+    """Fairness: with at most ``capacity`` new changes a tick and ``capacity`` evaluated a
+    tick, a journey changed at tick t is evaluated by tick t + ceil(max(backlog, capacity) /
+    capacity), whatever its key (keys are made unique by a counter after random bytes)."""
+    s, changed_at, evaluated = schedule(), {}, {}
+    for n, raw in enumerate(backlog):
+        key = raw + b"/%d" % n
+        s.changed(0, key, now=0.0)
+        changed_at[key] = 0
+    serial = 0
+    for tick, arrivals in enumerate(stream, start=1):
+        serve(s, tick, capacity, evaluated)
+        for raw in arrivals[:capacity]:
+            serial += 1
+            key = raw + b"#%d" % serial
+            s.changed(0, key, now=float(tick))
+            changed_at[key] = tick
+    bound = math.ceil(max(len(backlog), capacity) / capacity)
+    for tick in range(len(stream) + 1, len(stream) + 2 + bound):
+        serve(s, tick, capacity, evaluated)
+    for key, at in changed_at.items():
+        assert key in evaluated and evaluated[key] - at <= bound, (key, at, evaluated.get(key))
