@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -144,6 +145,20 @@ def test_axe_reports_what_breaks_wcag(chromium: Any) -> None:
     assert expected <= found, found
 
 
+def keep_screenshot(page: Any, path: Path) -> None:
+    """An artifact for a person to look at, not what the test holds: Chromium's capture
+    sometimes answers "Unable to capture screenshot" under load (seen twice in 17 x 2 pages
+    on a loaded 2-core machine); one retry, then a note in place of the picture."""
+    for _ in range(2):
+        try:
+            page.screenshot(path=str(path))
+            return
+        except Exception as exc:  # playwright's Error; the page itself is still checked
+            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+            page.wait_for_timeout(500)
+    path.with_suffix(".txt").write_text(f"screenshot not captured: {reason}\n")
+
+
 def test_every_page_passes_axe_at_1400_and_390_px(stack: Stack, chromium: Any) -> None:
     url = stack.url
     found: list[str] = []
@@ -160,7 +175,7 @@ def test_every_page_passes_axe_at_1400_and_390_px(stack: Stack, chromium: Any) -
                 status = visit(page)
                 where = f"{name} at {width} px"
                 assert status == expected_status, f"{where}: HTTP {status}"
-                page.screenshot(path=str(ARTIFACTS / f"a11y-{name}-{width}.png"))  # first screen
+                keep_screenshot(page, ARTIFACTS / f"a11y-{name}-{width}.png")  # first screen
                 if violations := axe_violations(page):
                     found.append(describe(where, violations))
                 if width == "390" and (over := _sideways(page)):
