@@ -9,6 +9,12 @@ events already on the topic) and stated in docs/ingest.md (a test holds the two 
 Source systems are named by their kind: a name in ``SOURCES``, or such a name followed by
 ``-`` and a suffix of the council's choosing (``health-camhs``, ``liquidlogic-eh``).  A name
 of no kind may assert nothing.  Pure: no I/O, imported by ingest and the worker alike.
+
+A health source speaks for its own services only (``service_refusal``): ``health-SERVICE``
+(or ``health-SERVICE-anything``) states referrals to that rule-pack service alone; plain
+``health`` is a trust-wide extract and states referrals to any.  A first contact, closure
+or restatement of a referral is judged against the referral's service as the journey knows
+it (the worker does this: ``services/journeys/domain/journey.py``, ``owner_refusal``).
 """
 
 from __future__ import annotations
@@ -100,10 +106,31 @@ def may_assert(source_system: str, event_type: str) -> bool:
     return kind is not None and event_type in AUTHORITY[kind]
 
 
+def owns_service(source_system: str, service: str) -> bool:
+    """Whether a health source speaks for ``service``: plain ``health`` (a trust-wide
+    extract) for any; ``health-SERVICE`` or ``health-SERVICE-…`` for that one alone."""
+    if source_system == "health":
+        return True
+    own = "health-" + service
+    return source_system == own or source_system.startswith(own + "-")
+
+
+def service_refusal(source_system: str, service: str) -> str | None:
+    """Why ``source_system`` may not state a referral to ``service`` (a rule-pack service
+    code, not personal data), or ``None`` if it may.  Only health sources are judged here:
+    whether a source may state referrals at all is :func:`refusal`'s question."""
+    if kind_of(source_system) != "health" or owns_service(source_system, service):
+        return None
+    return (
+        f"a health source ({source_system!r}) may state referrals to its own service only, "
+        f"not to {service!r} (name it health-{service}, or health for a trust-wide extract)"
+    )
+
+
 def refusal(source_system: str, event_type: str, fields: Mapping[str, Any]) -> str | None:
     """Why ``source_system`` may not state this fact, or ``None`` if it may.  ``fields``: the
-    payload's fields (their values are looked at only to see whether they are set, and never
-    appear in the reason)."""
+    payload's fields (their values are looked at only to see whether they are set, and for a
+    referral its service code; no other value appears in the reason)."""
     kind = kind_of(source_system)
     if kind is None:
         known = ", ".join(sorted(SOURCES))
@@ -117,6 +144,9 @@ def refusal(source_system: str, event_type: str, fields: Mapping[str, Any]) -> s
     if withheld:
         names = ", ".join(withheld)
         return f"a {kind} source ({source_system!r}) may not assert {names} on {event_type}"
+    service = fields.get("service")
+    if event_type == "referral.received" and isinstance(service, str):
+        return service_refusal(source_system, service)
     return None
 
 

@@ -40,7 +40,7 @@ from services.journeys.codec import (
 )
 from services.journeys.config import WorkerTuning
 from services.journeys.domain.assess import Assessment, assess
-from services.journeys.domain.journey import Journey, apply
+from services.journeys.domain.journey import Journey, apply, owner_refusal
 from services.journeys.domain.pack import RulePack
 from services.journeys.domain.state import JourneyState
 from services.journeys.scheduling import EvaluationSchedule
@@ -192,6 +192,9 @@ class JourneyProcessor:
             return
         journey = item.journey or Journey(person_key=decoded.person_key)
         try:
+            if (not_theirs := owner_refusal(journey, decoded)) is not None:
+                out.dead.append((record, DeadLetter("not_entitled", not_theirs, record.value)))
+                return
             folded = apply(journey, decoded)
         except Exception as exc:  # a bug met by one event stops only that event
             detail = f"the fold failed: {type(exc).__name__}"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from schemas.authority import AUTHORITY, SOURCES, kind_of, refusal
+from schemas.authority import AUTHORITY, SOURCES, kind_of, owns_service, refusal, service_refusal
 from schemas.events import (
     EVENT_TYPES,
     AssessmentCompleted,
@@ -124,7 +124,9 @@ def message(source: str, payload: Any) -> bytes:
 def test_each_cell_of_the_table_holds_in_the_worker(kind: str, event_type: str) -> None:
     """A fact from a source not entitled to it is dead-lettered with the reason; one it is
     entitled to is folded (also from a suffixed name such as health-camhs)."""
-    for source in (NAME_OF[kind], f"{NAME_OF[kind]}-east"):
+    # a health source's suffix names its service (the samples' referral is to autism)
+    suffix = "autism-east" if kind == "health" else "east"
+    for source in (NAME_OF[kind], f"{NAME_OF[kind]}-{suffix}"):
         decoded = decode_event(PERSON.encode(), message(source, SAMPLES[event_type]))
         withheld = CELLS[(kind, event_type)]
         if withheld is None or withheld:
@@ -176,3 +178,40 @@ def test_the_source_metric_label_is_bounded_to_the_table() -> None:
     assert source_label("health-camhs") == "health" and source_label("liquidlogic") == "liquidlogic"
     assert source_label('north"><script>') == "other" and source_label("x" * 64) == "other"
     assert {source_label(f"{name}-{i}") for name in SOURCES for i in range(50)} == set(SOURCES)
+
+
+@pytest.mark.parametrize(
+    ("source", "service", "owned"),
+    [
+        ("health", "camhs", True),  # a trust-wide extract
+        ("health-camhs", "camhs", True),
+        ("health-camhs-north", "camhs", True),
+        ("health-salt", "camhs", False),  # the issue's gap
+        ("health-salt", "salt", True),
+        ("health-camhsx", "camhs", False),
+        ("health-east", "autism", False),  # a suffix names a service, not a place
+        ("health-autism", "autism-east", False),
+    ],
+)
+def test_a_health_source_speaks_for_its_own_services(
+    source: str, service: str, owned: bool
+) -> None:
+    assert owns_service(source, service) is owned
+    reason = refusal(source, "referral.received", {"service": service, "referral_id": "H1"})
+    assert (reason is None) is owned
+    if not owned:
+        assert reason is not None and source in reason and f"not to {service!r}" in reason
+        assert reason == service_refusal(source, service)
+    # the worker refuses it off the topic alike
+    payload = ReferralReceived(referral_id="H1", service=service, received_on=ON)
+    decoded = decode_event(PERSON.encode(), message(source, payload))
+    assert isinstance(decoded, DeadLetter) is not owned
+    if isinstance(decoded, DeadLetter):
+        assert decoded.reason == "not_entitled"
+
+
+def test_only_health_sources_are_judged_by_service() -> None:
+    assert service_refusal("liquidlogic", "camhs") is None  # refusal() refuses it anyway
+    assert "may not assert referral.received" in (
+        refusal("liquidlogic", "referral.received", {"service": "camhs"}) or ""
+    )

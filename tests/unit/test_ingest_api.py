@@ -394,3 +394,21 @@ def test_the_app_serves_again_after_a_lifespan_ended(tmp_path: Path, sent: list[
             response = client.post("/v1/sources/health/events", json=REFERRAL, headers=token("*"))
             assert response.status_code == 202, response.text
     assert len(sent) == 2
+
+
+def test_a_health_source_publishes_referrals_to_its_own_service_only(
+    client: TestClient, sent: list[Event]
+) -> None:
+    """health-salt may not state a camhs referral (403, naming the rule); health-autism may
+    state the autism one; the answer carries the service code, never the child."""
+    camhs = {**REFERRAL, "payload": {**REFERRAL["payload"], "service": "camhs"}}  # type: ignore[dict-item]
+    headers = token("health-salt", "health-autism")
+    refused = client.post("/v1/sources/health-salt/events", json=camhs, headers=headers)
+    assert refused.status_code == 403, refused.text
+    assert "may state referrals to its own service only, not to 'camhs'" in refused.text
+    assert "9990000001" not in refused.text and sent == []
+    own = client.post("/v1/sources/health-autism/events", json=REFERRAL, headers=headers)
+    assert own.status_code == 202, own.text
+    assert [(e.source_system, e.event_type) for e in sent] == [
+        ("health-autism", "referral.received")
+    ]

@@ -31,8 +31,8 @@ def event(source: str, payload: object, record: str) -> Event:
 def test_an_adapter_s_fact_its_source_may_not_state_is_a_per_record_error() -> None:
     referral = ReferralReceived(referral_id="H1", service="autism", received_on=ON_DATE)
     ceased = PlanCeased(plan_id="P1", ceased_on=ON_DATE)
-    good = event("health-camhs", referral, "health_referrals:ab:H1")
-    bad = event("health-camhs", ceased, "health_referrals:ab:H2")
+    good = event("health-autism", referral, "health_referrals:ab:H1")
+    bad = event("health-autism", ceased, "health_referrals:ab:H2")
     reading = refuse_unentitled(ExportReading([good, bad], [], 2, 0))
     assert reading.events == [good]
     assert reading.rows_rejected == 1
@@ -43,7 +43,7 @@ def test_an_adapter_s_fact_its_source_may_not_state_is_a_per_record_error() -> N
         "health_referrals",
     )
     assert issue.message == (
-        "health_referrals:ab:H2: a health source ('health-camhs') may not assert "
+        "health_referrals:ab:H2: a health source ('health-autism') may not assert "
         "plan.ceased; not published"
     )
     sent: list[Event] = []
@@ -106,3 +106,18 @@ def test_a_link_out_of_the_folder_is_not_followed(tmp_path: Path) -> None:
     (export / "sub" / "referrals.csv").write_text(outside.read_text())
     write(export, mapping=inside)
     assert len(read(export).events) == 1
+
+
+def test_a_health_extract_states_referrals_to_its_own_service_only(tmp_path: Path) -> None:
+    """A mapping naming health-salt reads a file with an autism row and a salt row: the
+    autism referral is a per-record R-DATA-AUTHORITY error, the salt one is published."""
+    named = "source_system: health-salt\n" + MAPPING
+    rows = ("9990000018,HR1,ASD-DIAG,2024-10-01,,", "9990000018,HR2,slt,2024-10-02,,")
+    reading = refuse_unentitled(read(write(tmp_path, *rows, mapping=named)))
+    assert [(e.event_type, e.payload.service) for e in reading.events] == [  # type: ignore[union-attr]
+        ("referral.received", "salt")
+    ]
+    (issue,) = reading.issues
+    assert (issue.rule, issue.severity) == ("R-DATA-AUTHORITY", "error")
+    assert "own service only, not to 'autism'" in issue.message
+    assert "9990000018" not in issue.message

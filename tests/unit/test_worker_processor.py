@@ -2,7 +2,15 @@
 
 from datetime import UTC, date, datetime, timedelta
 
-from schemas.events import PersonRegistered, PlanIssued, ReviewDecided
+from schemas.events import (
+    Event,
+    PersonRegistered,
+    PlanIssued,
+    ReferralClosed,
+    ReferralFirstContact,
+    ReferralReceived,
+    ReviewDecided,
+)
 from services.journeys.codec import decode_header, decode_stored, encode_stored
 from services.journeys.config import WorkerTuning
 from services.journeys.domain.pack import DEFAULT_PACK
@@ -147,3 +155,30 @@ def test_every_write_is_the_full_encoding_of_header_and_state_cached_or_not() ->
         # Header only (warning not open yet); R-AR-WARN opens, the breach is next on 2 Jan
         # (review due 1 Jan); R-AR-DUE replaces the warning and nothing else is due.
         assert writes == [(date(2024, 10, 9), 0), (date(2025, 1, 2), 1), (None, 1)]
+
+
+def test_a_health_source_speaks_only_for_its_own_service_s_referrals() -> None:
+    """health-salt may not record a first contact for, close, or restate a camhs referral
+    (the referral's service is the journey's); health-camhs and a trust-wide health may."""
+    received = ReferralReceived(referral_id="H1", service="camhs", received_on=date(2025, 1, 10))
+
+    def by(source: str, payload: object) -> Event:
+        return ev(payload).model_copy(update={"source_system": source})
+
+    contact = ReferralFirstContact(referral_id="H1", contact_on=date(2025, 2, 1))
+    closed = ReferralClosed(referral_id="H1", closed_on=date(2025, 2, 20))
+    moved = ReferralReceived(referral_id="H1", service="salt", received_on=date(2025, 1, 10))
+    table = Table()
+    p = worker(table)
+    fold(p, table, records(by("health-camhs", received)))
+    intruders = [by("health-salt", contact), by("health-salt", closed), by("health-salt", moved)]
+    folded = p.fold(records(*intruders, start=1), wall=WALL, mono=0.0)
+    assert [letter.reason for _, letter in folded.dead] == ["not_entitled"] * 3
+    assert all(
+        "'health-salt'" in letter.detail and "'camhs'" in letter.detail for _, letter in folded.dead
+    )
+    assert not folded.changes  # the camhs referral is as health-camhs stated it
+    owners = [by("health-camhs-north", contact), by("health", closed)]
+    folded = p.fold(records(*owners, start=4), wall=WALL, mono=0.0)
+    assert not folded.dead and len(folded.changes) == 1
+    assert len(folded.changes[0].after.journey.facts) == 3

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TypeVar
 
+from schemas.authority import service_refusal
 from schemas.events import (
     AssessmentCompleted,
     AssessmentRequested,
@@ -132,6 +133,20 @@ def apply(journey: Journey, event: Event) -> Journey:
     if journey.settled and current is None and is_settled(journey, event.payload):
         return journey
     return Journey(journey.person_key, {**journey.facts, key: candidate}, journey.settled)
+
+
+def owner_refusal(journey: Journey, event: Event) -> str | None:
+    """Why the event's source may not speak about this referral, or ``None``: a health source
+    speaks for its own service only (``schemas/authority.py``), and the referral's service is
+    the one its received fact states. A contact or closure for a referral the journey does not
+    know (yet) is not judged here: its service is unknown."""
+    payload = event.payload
+    if not isinstance(payload, ReferralReceived | ReferralFirstContact | ReferralClosed):
+        return None
+    known = journey.facts.get(f"referral:{payload.referral_id}")
+    if known is None or not isinstance(known.payload, ReferralReceived):
+        return None
+    return service_refusal(event.source_system, known.payload.service)
 
 
 def group_of(payload: Payload) -> str | None:
