@@ -165,7 +165,7 @@ def test_every_page_passes_axe_at_1400_and_390_px(stack: Stack, chromium: Any) -
     sideways: list[str] = []
     checked: list[str] = []
     for width, viewport in (("1400", WIDE), ("390", PHONE)):
-        for role, pages in _pages(url).items():
+        for role, pages in _pages(url, stack.tokens).items():
             context = chromium.new_context(viewport=viewport)
             install_axe(context)
             page = context.new_page()
@@ -182,7 +182,7 @@ def test_every_page_passes_axe_at_1400_and_390_px(stack: Stack, chromium: Any) -
                     sideways.append(f"{where}: {over}")
                 checked.append(where)
             context.close()
-    assert len(checked) == 2 * sum(len(p) for p in _pages(url).values())
+    assert len(checked) == 2 * sum(len(p) for p in _pages(url, stack.tokens).values())
     assert not found, "axe-core found WCAG 2.2 AA violations:\n" + "\n".join(found)
     assert not sideways, "pages scroll sideways at 390 px:\n" + "\n".join(sideways)
 
@@ -190,7 +190,7 @@ def test_every_page_passes_axe_at_1400_and_390_px(stack: Stack, chromium: Any) -
 Visit = Callable[[Any], int]
 
 
-def _pages(url: str) -> dict[str, dict[str, tuple[int, Visit]]]:
+def _pages(url: str, tokens: dict[str, str]) -> dict[str, dict[str, tuple[int, Visit]]]:
     """Per role, each page by name: the HTTP status it must answer and how to get there."""
 
     def go(path: str) -> Visit:
@@ -207,6 +207,12 @@ def _pages(url: str) -> dict[str, dict[str, tuple[int, Visit]]]:
         with page.expect_response(f"{url}/login") as answer:
             page.get_by_role("button", name="Sign in").click()
         return int(answer.value.status)
+
+    def sign_in_link_from_elsewhere(page: Any) -> int:
+        link = f"{url}/login?token={tokens['caseworker']}"
+        response = page.goto(link, referer="https://elsewhere.example/")
+        assert response is not None and page.locator("h1").inner_text() == "Sign in to casewatch?"
+        return int(response.status)
 
     def refused_snooze(page: Any) -> int:
         page.goto(f"{url}/inbox/alerts/{WAIT_ALERT}")
@@ -233,6 +239,7 @@ def _pages(url: str) -> dict[str, dict[str, tuple[int, Visit]]]:
         "signed-out": {
             "sign-in": (200, go("/login")),
             "sign-in-refused": (401, refused_sign_in),
+            "sign-in-link-from-elsewhere": (200, sign_in_link_from_elsewhere),
             "not-found-address": (404, go("/no-such-page")),
         },
         "caseworker": {

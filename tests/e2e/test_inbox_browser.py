@@ -9,8 +9,12 @@ broker, consumed by the service."""
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import os
+import socketserver
+import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -184,6 +188,10 @@ def test_a_caseworker_works_their_inbox_in_a_browser(tmp_path: Path) -> None:
                             config, data, subject="cw-01", roles=["caseworker"], team="north"
                         ),
                     )
+                    other = mint_token(
+                        config, data, subject="cw-02", roles=["caseworker"], team="north"
+                    )
+                    a_link_from_another_site(chromium, url, other, tmp_path / "site")
                 with alerts_service(env, tmp_path / "alerts-2.log") as url:
                     after_restart(page, url)
             finally:
@@ -225,6 +233,36 @@ def work_the_inbox(page: Any, url: str, token: str) -> None:
 
     assert page.goto(f"{url}/inbox/alerts/{3:032x}").status == 404  # another caseworker's child
     assert "LL-2001" not in page.content()
+
+
+def a_link_from_another_site(chromium: Any, url: str, token: str, folder: Path) -> None:
+    """Login CSRF by link: a page on another site (localhost, not 127.0.0.1) links to
+    ``/login?token=`` of an account it controls. Clicking it signs nothing in; the page
+    names the account, and only the person's own press of its button signs in."""
+    folder.mkdir()
+    (folder / "index.html").write_text(
+        f'<!doctype html><html lang="en"><title>x</title><body>'
+        f'<a href="{url}/login?token={token}">Your casewatch alerts</a></body></html>'
+    )
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    with socketserver.TCPServer(("127.0.0.1", 0), handler) as site:
+        threading.Thread(target=site.serve_forever, daemon=True).start()
+        context = chromium.new_context()
+        try:
+            page = context.new_page()
+            page.goto(f"http://localhost:{site.server_address[1]}/index.html")
+            page.get_by_role("link", name="Your casewatch alerts").click()
+            page.wait_for_load_state()
+            assert page.locator("h1").inner_text() == "Sign in to casewatch?"
+            assert "cw-02 (caseworker)" in page.locator("main").inner_text()
+            assert not [c for c in context.cookies() if c["name"] == "casewatch_session"]
+            page.screenshot(path=str(ARTIFACTS / "sign-in-link-from-another-site.png"))
+            page.get_by_role("button", name="Sign in as cw-02").click()
+            page.wait_for_url(f"{url}/inbox")
+            assert [c for c in context.cookies() if c["name"] == "casewatch_session"]
+        finally:
+            context.close()
+            site.shutdown()
 
 
 def after_restart(page: Any, url: str) -> None:

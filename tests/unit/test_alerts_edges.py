@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,3 +93,61 @@ def test_a_body_over_the_limit_is_413(client: TestClient, tmp_path: Path) -> Non
     assert response.headers["x-frame-options"] == "DENY"  # refusals at the edge are headed too
     ok = client.post("/login", data={"token": token(tmp_path)}, follow_redirects=False)
     assert ok.status_code == 303
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "cross-site"},  # a link on another site, or in a web mail
+        {"Sec-Fetch-Site": "same-site"},
+        {"Referer": "https://evil.example/page"},  # a browser without Sec-Fetch-Site
+    ],
+)
+def test_a_sign_in_link_opened_from_another_site_asks_first(
+    client: TestClient, tmp_path: Path, headers: dict[str, str]
+) -> None:
+    """Login CSRF by link: GET /login?token= from another site signs nothing in; the page
+    names the account and its own form (posted from this site) signs in."""
+    minted = token(tmp_path)
+    asked = client.get(f"/login?token={minted}", headers=headers, follow_redirects=False)
+    assert asked.status_code == 200 and "set-cookie" not in asked.headers
+    assert "It signs this browser in as <strong>cw-01 (caseworker)</strong>" in asked.text
+    assert asked.headers["cache-control"] == "no-store"
+    assert asked.headers["referrer-policy"] == "same-origin"
+    hidden = re.search(r'name="token" value="([^"]+)"', asked.text)
+    assert hidden is not None and hidden.group(1) == minted
+    # the person's click: the browser posts this site's form with this site's Origin
+    posted = client.post(
+        "/login",
+        data={"token": hidden.group(1)},
+        headers={"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"},
+        follow_redirects=False,
+    )
+    assert posted.status_code == 303 and "casewatch_session=" in posted.headers["set-cookie"]
+
+
+def test_a_forged_link_from_another_site_is_refused_without_a_question(
+    client: TestClient,
+) -> None:
+    headers = {"Sec-Fetch-Site": "cross-site"}
+    refused = client.get("/login?token=not.a.token", headers=headers, follow_redirects=False)
+    assert refused.status_code == 401 and "set-cookie" not in refused.headers
+    assert "Sign in as" not in refused.text
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # a browser of before Sec-Fetch-Site, the address typed
+        {"Sec-Fetch-Site": "none"},  # the link `casewatch up` prints, pasted or clicked
+        {"Sec-Fetch-Site": "same-origin", "Referer": "http://testserver/login"},
+    ],
+)
+def test_a_sign_in_link_opened_directly_signs_in(
+    client: TestClient, tmp_path: Path, headers: dict[str, str]
+) -> None:
+    response = client.get(
+        f"/login?token={token(tmp_path)}", headers=headers, follow_redirects=False
+    )
+    assert response.status_code == 303
+    assert "casewatch_session=" in response.headers["set-cookie"]

@@ -52,6 +52,16 @@ SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", INGEST.app)
 # (a client per request would shut the app, and its state, down after the first)
 INGEST_SESSION = asgi.get_client(INGEST.app).__enter__()
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
+INGEST_API: dict[str, Any] = INGEST.app.openapi()
+
+
+def assert_documented(api: dict[str, Any], operation: Any, status: int) -> None:
+    """Every answer the fuzzer met is one the OpenAPI documents for that operation (the
+    issue: 400/401/403/413/503), so a client generated from it knows every refusal."""
+    documented = api["paths"][operation.path][operation.method.lower()]["responses"]
+    assert str(status) in documented, (operation.label, status, sorted(documented))
+
+
 POSITIVE, NEGATIVE = schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE
 # invalid input only where there is input to make invalid (a path parameter or a body)
 CASES = [
@@ -76,6 +86,7 @@ def test_the_ingest_api_never_answers_500(
     for headers in ({"Authorization": f"Bearer {TOKEN}"}, {}):
         response = case.call(headers=headers, session=INGEST_SESSION)
         assert response.status_code < 500, (response.status_code, response.text[:500])
+        assert_documented(INGEST_API, operation, response.status_code)
 
 
 def alerts_app(tmp: Path) -> tuple[TestClient, str]:
@@ -90,6 +101,7 @@ ALERTS, ALERTS_TOKEN = alerts_app(Path(tempfile.mkdtemp(prefix="casewatch-fuzz-a
 ALERTS_SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", ALERTS.app)
 ALERTS_SESSION = asgi.get_client(ALERTS.app).__enter__()
 ALERTS_OPERATIONS = [result.ok() for result in ALERTS_SCHEMA.get_all_operations()]
+ALERTS_API: dict[str, Any] = ALERTS.app.openapi()
 ALERTS_CASES = [
     pytest.param(o, mode, id=f"{o.label} {mode.value}")
     for o in ALERTS_OPERATIONS
@@ -112,6 +124,7 @@ def test_the_alerts_api_never_answers_500(
     for headers in ({"Authorization": f"Bearer {ALERTS_TOKEN}"}, {}):
         response = case.call(headers=headers, session=ALERTS_SESSION)
         assert response.status_code < 500, (response.status_code, response.text[:500])
+        assert_documented(ALERTS_API, operation, response.status_code)
 
 
 def test_the_fuzzed_api_is_the_real_one() -> None:
@@ -119,3 +132,26 @@ def test_the_fuzzed_api_is_the_real_one() -> None:
     labels = {o.label for o in OPERATIONS}
     assert {"POST /v1/sources/{source}/events", "POST /v1/sources/{source}/events/batch"} <= labels
     assert "POST /alerts/{flag_id}/acknowledge" in {o.label for o in ALERTS_OPERATIONS}
+
+
+@pytest.mark.parametrize(
+    ("api", "codes"),
+    [
+        ("ingest", {"400", "401", "403", "413", "422", "503"}),
+        ("alerts", {"401", "403", "413"}),
+    ],
+)
+def test_every_operation_documents_its_refusals(api: str, codes: set[str]) -> None:
+    """Refusals that happen before any route runs (401, 413) or on any route are in every
+    operation's OpenAPI; the alerts API's alert routes also document 404, its casework 409."""
+    document = INGEST_API if api == "ingest" else ALERTS_API
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if path == "/healthz" or (api == "ingest" and method == "get"):
+                continue  # public reads: the fuzzer's check holds what they answer
+            responses = set(operation["responses"])
+            assert codes <= responses, (method, path, sorted(responses))
+            if api == "alerts" and "{flag_id}" in path:
+                assert "404" in responses
+            if api == "alerts" and method == "post":
+                assert "409" in responses

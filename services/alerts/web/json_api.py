@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -29,7 +29,35 @@ from services.alerts.web.views import (
     view_of,
 )
 
-router = APIRouter(tags=["alerts"])
+
+class Refusal(BaseModel):
+    detail: str | list[dict[str, Any]]
+
+
+def _refusal(description: str) -> dict[str, Any]:
+    return {"model": Refusal, "description": description}
+
+
+# every route: answered before any route runs (services/runtime/http.py, signin.py)
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: _refusal(
+        "no valid bearer token (or session cookie): checked before the body is read; "
+        "the answer carries WWW-Authenticate: Bearer"
+    ),
+    403: _refusal("signed in, but not allowed: the role, or a browser write without CSRF token"),
+    413: _refusal("the body is over CASEWATCH_ALERTS_MAX_BODY_BYTES (refused unread)"),
+}
+# routes that name an alert
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: _refusal("no such alert in the reader's caseload (one outside it is answered alike)")
+}
+# casework: a body that is not JSON, or a change the alert's state does not allow
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    400: _refusal("the body is not JSON"),
+    409: _refusal("the alert's state does not allow it (e.g. already resolved)"),
+}
+
+router = APIRouter(tags=["alerts"], responses=REFUSALS)
 
 
 class Acknowledgement(BaseModel):
@@ -131,7 +159,12 @@ def alert_summary(
     )
 
 
-@router.get("/alerts/{flag_id}", response_model=AlertDetail, summary="An alert and its history")
+@router.get(
+    "/alerts/{flag_id}",
+    response_model=AlertDetail,
+    summary="An alert and its history",
+    responses=NOT_FOUND,
+)
 def get_alert(flag_id: str, reader: SignedIn, service: Service) -> AlertDetail:
     return _detail(service, _alert(service, reader, flag_id))
 
@@ -139,6 +172,7 @@ def get_alert(flag_id: str, reader: SignedIn, service: Service) -> AlertDetail:
 @router.get(
     "/alerts/{flag_id}/journey",
     response_model=JourneyOfAlert,
+    responses=NOT_FOUND,
     summary="The child's journey behind an alert (every view is audited)",
 )
 def get_journey(flag_id: str, reader: SignedIn, service: Service) -> JourneyOfAlert:
@@ -149,7 +183,12 @@ def get_journey(flag_id: str, reader: SignedIn, service: Service) -> JourneyOfAl
     )
 
 
-@router.post("/alerts/{flag_id}/acknowledge", response_model=AlertDetail, summary="Acknowledge")
+@router.post(
+    "/alerts/{flag_id}/acknowledge",
+    response_model=AlertDetail,
+    summary="Acknowledge",
+    responses={**NOT_FOUND, **CONFLICT},
+)
 def acknowledge(
     flag_id: str, body: Acknowledgement, request: Request, reader: SignedIn, service: Service
 ) -> AlertDetail:
@@ -160,7 +199,12 @@ def acknowledge(
     return _detail(service, _alert(service, reader, flag_id))
 
 
-@router.post("/alerts/{flag_id}/snooze", response_model=AlertDetail, summary="Snooze until a date")
+@router.post(
+    "/alerts/{flag_id}/snooze",
+    response_model=AlertDetail,
+    summary="Snooze until a date",
+    responses={**NOT_FOUND, **CONFLICT},
+)
 def snooze(
     flag_id: str, body: Snooze, request: Request, reader: SignedIn, service: Service
 ) -> AlertDetail:
@@ -181,6 +225,7 @@ def snooze(
     "/alerts/{flag_id}/reassign",
     response_model=AlertDetail,
     summary="Reassign to a caseworker or the team queue",
+    responses={**NOT_FOUND, **CONFLICT},
 )
 def reassign(
     flag_id: str, body: Reassignment, request: Request, reader: SignedIn, service: Service

@@ -4,6 +4,8 @@ provider, the token comes from it (usually through an OIDC proxy in front of the
 
 from __future__ import annotations
 
+from html import escape
+
 from services.alerts.web.pages import page
 
 MINT = "casewatch token --role caseworker --sub cw-01 --team north"
@@ -41,3 +43,22 @@ def login_page(*, local_keys: bool, failed: bool = False, foreign: bool = False)
         '<button type="submit" class="button">Sign in</button></form>'
     )
     return page("Sign in", "\n".join(parts))
+
+
+def confirm_page(subject: str, roles: list[str], token: str) -> str:
+    """Asked when a sign-in link was opened from another site: whose account it signs in to,
+    and a button (this site's own form) to go on. Nothing is signed in until it is pressed."""
+    who = f"{escape(subject)} ({escape(', '.join(roles) or 'no role')})"
+    parts = [
+        "<h1>Sign in to casewatch?</h1>",
+        '<p class="body">You opened a sign-in link from another website or application. '
+        f"It signs this browser in as <strong>{who}</strong>.</p>",
+        '<p class="body">Only go on if this is your own account and you asked for the link. '
+        "If not, close this page: another website may be trying to sign you in to an account "
+        "it controls, to see what you record.</p>",
+        '<form method="post" action="/login">'
+        f'<input type="hidden" name="token" value="{escape(token)}">'
+        f'<button type="submit" class="button">Sign in as {escape(subject)}</button></form>',
+        '<p class="body"><a href="/login">Sign in another way</a></p>',
+    ]
+    return page("Sign in to casewatch?", "\n".join(parts))

@@ -135,12 +135,40 @@ def login_page(request: Request, service: Service, token: str | None = None) -> 
     """``/login?token=…`` signs a browser in (embedded default only: with an identity
     provider, tokens do not belong in URLs); ``/login`` explains how to get a token."""
     if token is not None and service.config.local_keys:
+        if foreign_origin(request) or _foreign_referer(request):
+            return _confirm(request, service, token.strip())
         return _sign_in(request, service, token)
     page = HTMLResponse(page_login.login_page(local_keys=service.config.local_keys))
     # the form's post then carries this site's Origin even in browsers without Sec-Fetch-Site
     # (under no-referrer it would carry "null", which any other site can send too)
     page.headers["Referrer-Policy"] = "same-origin"
     return page
+
+
+def _foreign_referer(request: Request) -> bool:
+    """A navigation from another site's page, by its ``Referer`` (for browsers that send no
+    ``Sec-Fetch-Site``; a page may suppress its Referer, which is why that header comes
+    first)."""
+    referer = request.headers.get("referer")
+    return referer is not None and urlsplit(referer).netloc != request.headers.get("host")
+
+
+def _confirm(request: Request, service: AlertService, token: str) -> Response:
+    """A sign-in link opened from another site (a web mail, or a page that wants this browser
+    signed in as *its* account: login CSRF) does not sign in by itself: the page says whose
+    account it is and asks; the person's own click posts the form from this site."""
+    try:
+        principal = service.verifier.verify(token)
+    except InvalidToken:
+        service.metrics.count_denied("unauthenticated")
+        page = page_login.login_page(local_keys=service.config.local_keys, failed=True)
+        return HTMLResponse(page, status_code=401)
+    service.metrics.count_denied("csrf")
+    confirm = page_login.confirm_page(principal.subject, sorted(principal.roles), token)
+    response = HTMLResponse(confirm)
+    response.headers["Referrer-Policy"] = "same-origin"  # the post carries this Origin
+    response.headers["Cache-Control"] = "no-store"  # the page holds a token
+    return response
 
 
 @router.post("/login", response_class=HTMLResponse)

@@ -344,7 +344,11 @@ def create_app(
         base = str(request.base_url).rstrip("/")
         return Response(asyncapi.render(settings, base), media_type="application/yaml")
 
-    @app.get("/schemas/{name}", tags=["contracts"])
+    @app.get(
+        "/schemas/{name}",
+        tags=["contracts"],
+        responses={404: _refusal("no schema of that name (see the AsyncAPI document)")},
+    )
     def json_schema(name: Annotated[str, Path(pattern=r"^[a-z]+\.v\d+\.json$")]) -> Response:
         path = SCHEMA_DIR / name
         if not path.is_file():
