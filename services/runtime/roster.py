@@ -15,7 +15,10 @@ other columns are ignored and never read into memory. Identifiers and team names
 rule refuses the whole file, with its line, field and rule.
 
 Without a roster file the roster is *open*: any well-formed identifier is accepted (so an
-installation without one keeps working), and only malformed ones are refused.
+installation without one keeps working), and only malformed ones are refused. Its metric
+labels stay bounded all the same: the first ``OPEN_TEAM_LABELS`` teams it is asked about
+are labels, any later one is ``other`` (counted as a refusal), so ingested text cannot grow
+a metric without bound. The services log a WARNING at start when the roster is open.
 """
 
 from __future__ import annotations
@@ -34,6 +37,13 @@ IDENTIFIER_RULE = "1 to 64 letters, digits, '.', '_' or '-', starting with a let
 OTHER = "other"  # the metric label of a team not on the roster
 UNASSIGNED = "unassigned"  # the metric label of a child with no team
 RESERVED_TEAMS = frozenset({OTHER, UNASSIGNED})
+OPEN_TEAM_LABELS = 50  # an open roster's distinct team labels; a council has a handful
+OPEN_ROSTER_WARNING = (
+    "no roster file (CASEWATCH_ROSTER_FILE): the roster is open, so any well-formed "
+    "caseworker or team id is accepted and a caseworker who does not exist is not refused; "
+    f"team metric labels are the first {OPEN_TEAM_LABELS} teams seen, then 'other'. "
+    "Set a roster in production (docs/alerts.md, The roster)."
+)
 Role = Literal["caseworker", "manager"]
 ROLES: tuple[Role, ...] = ("caseworker", "manager")
 
@@ -74,6 +84,7 @@ class Roster:
         self.is_open = is_open
         self._refused: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
+        self._labels: set[str] = set()  # an open roster's team labels so far
 
     @classmethod
     def open(cls) -> Roster:
@@ -126,7 +137,18 @@ class Roster:
         ``unassigned`` when there is none. Never unbounded ingested text."""
         if team is None or team == "" or team == UNASSIGNED:
             return UNASSIGNED
-        return team if self.has_team(team) else OTHER
+        if not self.has_team(team):
+            return OTHER
+        if not self.is_open:
+            return team
+        with self._lock:
+            if team in self._labels:
+                return team
+            if len(self._labels) < OPEN_TEAM_LABELS:
+                self._labels.add(team)
+                return team
+            self._refused[("metric_label", "too_many_teams")] += 1
+        return OTHER
 
     # -- refusals --------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.journeys.domain.pack import DEFAULT_PACK, RulePack, load_pack
-from services.runtime.roster import Roster, load_roster
+from services.runtime.roster import OPEN_ROSTER_WARNING, Roster, load_roster
 
 DEV_PERSON_KEY_SECRET = "casewatch-dev-secret-not-for-production"
 
@@ -68,7 +69,10 @@ class Settings(BaseSettings):
     def load_roster(self) -> Roster:
         """The roster file's people and teams; without one, an open roster (any well-formed
         identifier). Raises ``RosterInvalid`` for a file that breaks a rule."""
-        return load_roster(self.roster_file) if self.roster_file else Roster.open()
+        if self.roster_file:
+            return load_roster(self.roster_file)
+        logging.getLogger(__name__).warning(OPEN_ROSTER_WARNING)
+        return Roster.open()
 
     def alerts_database_url(self) -> str:
         return self.alerts_db_url or f"sqlite:///{(self.data_dir / 'alerts.db').resolve()}"

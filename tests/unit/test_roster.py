@@ -132,3 +132,22 @@ def test_hostile_values_are_refused_by_an_open_roster_too() -> None:
         assert roster.team_label(value) == OTHER
     assert not well_formed("x" * 65) and well_formed("x" * 64)
     assert not roster.has_team(OTHER)  # a metric label, not a team
+
+
+def test_an_open_roster_s_team_labels_stay_bounded(caplog: pytest.LogCaptureFixture) -> None:
+    """Without a roster file any well-formed team is accepted, but a metric cannot grow
+    without bound: the first OPEN_TEAM_LABELS teams are labels, later ones `other`, counted;
+    the services say at start that the roster is open."""
+    from services.runtime.roster import OPEN_TEAM_LABELS
+    from services.runtime.settings import Settings
+
+    with caplog.at_level("WARNING"):
+        roster = Settings().load_roster()
+    assert roster.is_open and "the roster is open" in caplog.text
+    teams = [f"team-{n}" for n in range(OPEN_TEAM_LABELS + 30)]
+    labels = [roster.team_label(t) for t in teams]
+    assert labels[:OPEN_TEAM_LABELS] == teams[:OPEN_TEAM_LABELS]
+    assert set(labels[OPEN_TEAM_LABELS:]) == {OTHER}
+    assert roster.team_label("team-0") == "team-0"  # a label once given stays
+    assert roster.refused() == {("metric_label", "too_many_teams"): 30}
+    assert len({roster.team_label(f"x{n}") for n in range(1000)}) == 1  # all `other`
