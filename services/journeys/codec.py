@@ -355,7 +355,7 @@ def snapshot(
             "next_deadline": due,
             "timeline": [  # the latest entries: a message has a size limit (schemas/journeys)
                 {"on": i.on, "kind": i.kind, "summary": i.summary}
-                for i in timeline(journey)[-TIMELINE_MAX:]
+                for i in timeline(journey, pack)[-TIMELINE_MAX:]
             ],
             "clocks": [
                 {

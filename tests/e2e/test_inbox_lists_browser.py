@@ -8,7 +8,7 @@ Screenshots go to ``tests/e2e/artifacts/``."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from schemas.journeys import ChildFacts, ClockView, JourneySnapshot, TimelineEnt
 from services.alerts.config import AlertSettings
 from services.alerts.web.auth import mint_token
 from services.cli import all_topics
+from services.journeys.domain.calendar import add_months
 from services.runtime.broker import EmbeddedBroker, ensure_topics
 from services.runtime.settings import Settings
 from tests.e2e.test_inbox_browser import (
@@ -94,57 +95,97 @@ def records() -> list[FlagRecord]:
 
 
 def journeys() -> list[JourneySnapshot]:
-    def snap(
-        n: int, caseworker: str | None, clocks: list[ClockView], **child: Any
-    ) -> JourneySnapshot:
-        return JourneySnapshot(
-            person_key=key(n),
-            child_ref=f"LL-{n:04d}",
-            caseworker_id=caseworker,
-            team="north",
-            as_of=TODAY,
-            next_deadline=TODAY + timedelta(days=20),
-            timeline=[
-                TimelineEntry(
-                    on=TODAY - timedelta(days=400),
-                    kind="review.decided",
-                    summary="Annual review decision: maintain",
-                ),
-                TimelineEntry(
-                    on=TODAY - timedelta(days=90),
-                    kind="referral.received",
-                    summary="Referral to autism received",
-                ),
-            ],
-            clocks=clocks,
-            child=ChildFacts.model_validate(child),
-            updated_at=NOW,
+    """Two children whose facts, timeline and clocks agree with each other and with their
+    alerts (the rule pack's dates: a review 12 months after the last, autism 3 months, salt
+    and paediatrics 126 days), so the pages a person looks at are plausible. LL-0200's clocks
+    fall due in 10, 40 and 70 days: one in each of the forecast's 4 / 8 / 12 weeks."""
+    autism_due = TODAY - timedelta(days=12)  # its R-WAIT alert (flag 200)
+    autism_received = add_months(autism_due, -3)
+    salt_received = TODAY - timedelta(days=126 - 10)
+    paeds_received = TODAY - timedelta(days=126 - 40)
+    review_due = TODAY + timedelta(days=70)
+    last_review = add_months(review_due, -12)
+    plan_issued = add_months(last_review, -12)
+
+    def entry(on: date, kind: str, summary: str) -> TimelineEntry:
+        return TimelineEntry(on=on, kind=kind, summary=summary)
+
+    def clock(rule: str, subject: str, due: date) -> ClockView:
+        return ClockView(
+            rule_id=rule, subject=subject, due_on=due, state="open" if due < TODAY else "upcoming"
         )
 
-    ahead = [
-        ClockView(
-            rule_id="R-AR-DUE",
-            subject="plan:P200",
-            due_on=TODAY + timedelta(days=d),
-            state="upcoming",
-        )
-        for d in (10, 40, 70)
-    ]
-    return [
-        snap(
-            200,
-            "cw-01",
-            ahead,
+    child_200 = JourneySnapshot(
+        person_key=key(200),
+        child_ref="LL-0200",
+        caseworker_id="cw-01",
+        team="north",
+        as_of=TODAY,
+        next_deadline=TODAY + timedelta(days=10),
+        timeline=sorted(
+            [
+                entry(plan_issued, "plan.issued", "EHC plan P200 issued"),
+                entry(last_review, "review.decided", "Annual review decision: maintain"),
+                entry(
+                    autism_received,
+                    "referral.received",
+                    "Referral to autism diagnostic assessment (CYP) received",
+                ),
+                entry(
+                    paeds_received,
+                    "referral.received",
+                    "Referral to consultant-led community paediatrics received",
+                ),
+                entry(
+                    salt_received,
+                    "referral.received",
+                    "Referral to speech and language therapy received",
+                ),
+            ],
+            key=lambda e: e.on,
+            reverse=True,
+        ),
+        clocks=[
+            clock("R-WAIT", "referral:HR00187-1:3m", autism_due),
+            clock("R-WAIT", "referral:HR00188-1:126d", salt_received + timedelta(days=126)),
+            clock("R-WAIT", "referral:HR00189-1:126d", paeds_received + timedelta(days=126)),
+            clock("R-AR-DUE", "plan:P200", review_due),
+            clock("R-WAIT", "referral:HR00188-1:364d", salt_received + timedelta(days=364)),
+        ],
+        child=ChildFacts(
             year_group=8,
             setting="URN 100001",
             plan_id="P200",
-            plan_start_on=TODAY - timedelta(days=700),
-            last_review_on=TODAY - timedelta(days=300),
-            review_due_on=TODAY + timedelta(days=65),
-            referral_services={"HR00187-1": "autism"},
+            plan_start_on=plan_issued,
+            last_review_on=last_review,
+            review_due_on=review_due,
+            referral_services={
+                "HR00187-1": "autism",
+                "HR00188-1": "salt",
+                "HR00189-1": "paediatrics",
+            },
         ),
-        snap(204, None, ahead[:1], year_group=5, plan_id="P204"),
-    ]
+        updated_at=NOW,
+    )
+    due_204 = TODAY + timedelta(days=10)
+    child_204 = JourneySnapshot(
+        person_key=key(204),
+        child_ref="LL-0204",
+        caseworker_id=None,
+        team="north",
+        as_of=TODAY,
+        next_deadline=due_204,
+        timeline=[entry(add_months(due_204, -12), "plan.issued", "EHC plan P204 issued")],
+        clocks=[clock("R-AR-DUE", "plan:P204", due_204)],
+        child=ChildFacts(
+            year_group=5,
+            plan_id="P204",
+            plan_start_on=add_months(due_204, -12),
+            review_due_on=due_204,
+        ),
+        updated_at=NOW,
+    )
+    return [child_200, child_204]
 
 
 def publish(bootstrap: str, settings: Settings) -> None:

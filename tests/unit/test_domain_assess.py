@@ -299,3 +299,22 @@ def test_add_months_matches_the_calendar_module_on_every_month_end() -> None:
         for months in (-12, -5, -1, 1, 3, 6, 12, 13, 25):
             assert add_months(day, months) == reference(day, months)
         day += timedelta(days=1)
+
+
+def test_a_referral_in_the_timeline_names_its_service_in_plain_words() -> None:
+    """The rule pack's name, in a sentence: never the service code (issue 15, plain words)."""
+    from services.journeys.domain.pack import DEFAULT_PACK
+
+    def said(service: str) -> str:
+        return summary(
+            ReferralReceived(referral_id="H1", service=service, received_on=D), DEFAULT_PACK
+        )
+
+    assert said("salt") == "Referral to speech and language therapy received"
+    assert said("autism") == "Referral to autism diagnostic assessment (CYP) received"
+    assert said("camhs") == (
+        "Referral to children and young people's mental health (CAMHS) received"
+    )
+    assert said("no-such-service") == "Referral to no-such-service received"  # not in the pack
+    for code, wait in DEFAULT_PACK.waits.items():
+        assert code not in said(code).split() or code in wait.name.lower().split()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from schemas.events import Payload
+from schemas.events import Payload, ReferralReceived
 from services.journeys.domain.clocks import Clock
 from services.journeys.domain.journey import (
     Fact,
@@ -43,10 +43,18 @@ class TimelineItem:
     summary: str
 
 
-def summary(p: Payload) -> str:
-    """One line about a fact, in the words of the Code of Practice."""
+def summary(p: Payload, pack: RulePack | None = None) -> str:
+    """One line about a fact, in the words of the Code of Practice (a referral names its
+    service as the rule pack does: "speech and language therapy", not its code)."""
+    if isinstance(p, ReferralReceived) and pack is not None and p.service in pack.waits:
+        return f"Referral to {_in_a_sentence(pack.waits[p.service].name)} received"
     line = _SUMMARIES.get(p.type)
     return line(p) if line is not None else p.type
+
+
+def _in_a_sentence(name: str) -> str:
+    """``Speech and language therapy`` -> ``speech and language therapy``; ``CAMHS`` stays."""
+    return name[0].lower() + name[1:] if name[1:2].islower() else name
 
 
 def _outcome(p: Any) -> str:
@@ -98,8 +106,8 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
 }
 
 
-def timeline(journey: Journey) -> list[TimelineItem]:
-    items = [_item(f) for f in journey.facts.values()]
+def timeline(journey: Journey, pack: RulePack | None = None) -> list[TimelineItem]:
+    items = [_item(f, pack) for f in journey.facts.values()]
     return sorted(items, key=_by_date_and_kind)
 
 
@@ -107,9 +115,10 @@ def _by_date_and_kind(item: TimelineItem) -> tuple[date, str]:
     return item.on, item.kind
 
 
-def _item(f: Fact) -> TimelineItem:
+def _item(f: Fact, pack: RulePack | None) -> TimelineItem:
     p = f.payload
-    return TimelineItem(fact_date(p) or _undated(p) or f.recorded_at.date(), p.type, summary(p))
+    on = fact_date(p) or _undated(p) or f.recorded_at.date()
+    return TimelineItem(on, p.type, summary(p, pack))
 
 
 def _undated(p: Payload) -> date | None:
