@@ -629,6 +629,30 @@ def pipeline() -> Dashboard:
             )
         )
         .with_panel(
+            trend(
+                "Ingest API: events refused, by source and rule",
+                "Events integrators posted to the HTTP ingest API that it refused (nothing of "
+                "a refused request is published), per reason: not_entitled (the token or the "
+                "source authority table), a date or identity rule, a field's type. The CLI's "
+                "rejections are in the panels above.",
+                query(
+                    "sum by (source, rule) (increase(casewatch_ingest_api_refusals_total[1h]))",
+                    "{{source}} {{rule}}",
+                ),
+            )
+        )
+        .with_panel(
+            trend(
+                "Ingest API: events published and refused",
+                "Events per hour through the HTTP ingest API, by source and outcome "
+                "(unacknowledged: the broker did not confirm them; the integrator retries).",
+                query(
+                    "sum by (source, outcome) (increase(casewatch_ingest_api_events_total[1h]))",
+                    "{{source}} {{outcome}}",
+                ),
+            )
+        )
+        .with_panel(
             bars(
                 "Hours since the last ingest run, by source",
                 "When each source's nightly ingest last finished (any exit code).",

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -199,6 +200,48 @@ def serve_textfiles(directory: Path) -> int:
     return int(server.server_address[1])
 
 
+INGEST_TOKEN_SECRET = "an-e2e-ingest-secret-of-32-characters-or-more"
+
+
+def post_to_the_ingest_api(port: int) -> None:
+    """An integrator's day through the HTTP ingest API: a referral published, one its source
+    may not state (health-salt, a camhs referral: 403), one refused by a date rule (422)."""
+    from services.ingest.api.tokens import mint_token
+
+    token = mint_token(
+        INGEST_TOKEN_SECRET,
+        subject="e2e-health-etl",
+        sources=["health", "health-salt"],
+        audience="casewatch-ingest",
+    )
+
+    def post(source: str, service: str, received_on: str) -> int:
+        body = {
+            "record_key": f"referrals:API-{service}",
+            "person": {"id": "API-0001"},
+            "payload": {
+                "type": "referral.received",
+                "referral_id": f"API-{service}",
+                "service": service,
+                "received_on": received_on,
+            },
+        }
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/sources/{source}/events",
+            data=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as refused:
+            return int(refused.code)
+
+    assert post("health", "autism", TODAY.replace(day=1).isoformat()) == 202
+    assert post("health-salt", "camhs", TODAY.replace(day=1).isoformat()) == 403
+    assert post("health", "salt", "1899-01-01") == 422
+
+
 def publish_poison(bootstrap: str, topic: str) -> None:
     """One undecodable message: the DLQ panels and alert must have something to show."""
     from kafka import KafkaProducer
@@ -262,17 +305,22 @@ def test_every_dashboard_and_rule_expression_returns_data_and_the_board_equals_r
             CASEWATCH_CLOCK_DATE=TODAY.isoformat(),
             CASEWATCH_LAG_PORT=str(free_port()),
             CASEWATCH_LAG_CACHE_SECONDS="0",
+            CASEWATCH_INGEST_PORT=str(free_port()),
+            CASEWATCH_INGEST_TOKEN_SECRET=INGEST_TOKEN_SECRET,
+            CASEWATCH_INGEST_STATE_PATH=str(tmp_path / "ingest-api.sqlite"),
         )
         ports = {
             "casewatch-journeys": env["CASEWATCH_WORKER_WEB_PORT"],
             "casewatch-alerts": env["CASEWATCH_ALERTS_PORT"],
             "casewatch-lag": env["CASEWATCH_LAG_PORT"],
+            "casewatch-ingest-api": env["CASEWATCH_INGEST_PORT"],
         }
         expected = replay_headline(export, env)
         with (
             casewatch_process(["worker"], env, logs / "worker.log"),
             casewatch_process(["serve", "alerts"], env, logs / "alerts.log"),
             casewatch_process(["lag-exporter"], env, logs / "lag.log"),
+            casewatch_process(["serve", "ingest"], env, logs / "ingest-api.log"),
         ):
             for port in ports.values():
                 wait_for_port("127.0.0.1", int(port), timeout=60)
@@ -281,6 +329,7 @@ def test_every_dashboard_and_rule_expression_returns_data_and_the_board_equals_r
             ingest("health", export, env, textfiles)
             ports["casewatch-ingest-textfile"] = str(serve_textfiles(textfiles))
             publish_poison(broker.bootstrap, settings.topic_events)
+            post_to_the_ingest_api(int(env["CASEWATCH_INGEST_PORT"]))
 
             worker_metrics = f"http://127.0.0.1:{ports['casewatch-journeys']}/metrics"
 

@@ -162,6 +162,13 @@ def known_series() -> set[str]:
 
     textfile = run_registry(ExportReading([], [], 0, 0), "ssd", published=0, exit_code=0)
     exported |= {m.name for m in textfile.collect()}  # --metrics-textfile's
+    from prometheus_client import CollectorRegistry
+
+    from services.ingest.api.metrics import IngestApiMetrics
+
+    api = CollectorRegistry()
+    IngestApiMetrics(api)
+    exported |= {f"{m.name}_total" for m in api.collect()}  # the ingest API's counters
     return recorded | exported
 
 
@@ -199,7 +206,7 @@ def test_compose_is_the_full_single_host_deployment(compose: dict[str, object]) 
     services = compose["services"]
     assert isinstance(services, dict)
     assert set(services) >= {
-        "kafka", "topics", "postgres", "journeys", "alerts", "lag-exporter", "ingest",
+        "kafka", "topics", "postgres", "journeys", "alerts", "lag-exporter", "ingest", "ingest-api",
         "prometheus", "alertmanager", "grafana", "mailpit",
     }  # fmt: skip
     casewatch = [s for s in services.values() if s.get("image") == "casewatch:latest"]
@@ -227,7 +234,7 @@ def test_compose_mounts_the_provisioning_and_prometheus_scrapes_every_service(
     assert "deploy/prometheus" in " ".join(str(v) for v in services["prometheus"]["volumes"])
     scrape = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())["scrape_configs"]
     targets = {t for job in scrape for c in job["static_configs"] for t in c["targets"]}
-    assert {"journeys:6066", "alerts:8080", "lag-exporter:9308"} <= targets
+    assert {"journeys:6066", "alerts:8080", "lag-exporter:9308", "ingest-api:8090"} <= targets
     env = services["journeys"]["environment"]
     assert (
         env["CASEWATCH_WORKER_WEB_PORT"] == "6066"

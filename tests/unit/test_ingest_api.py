@@ -412,3 +412,44 @@ def test_a_health_source_publishes_referrals_to_its_own_service_only(
     assert [(e.source_system, e.event_type) for e in sent] == [
         ("health-autism", "referral.received")
     ]
+
+
+def test_the_api_counts_what_it_published_and_refused_for_the_dashboard(
+    client: TestClient, sent: list[Event]
+) -> None:
+    """GET /metrics: requests by source and status (401 before the body counted too), events
+    published and refused, and each refusal's rule; labels bounded, no person or record."""
+    later = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
+    future = {**REFERRAL, "payload": {**REFERRAL["payload"], "received_on": later}}  # type: ignore[dict-item]
+    camhs = {**REFERRAL, "payload": {**REFERRAL["payload"], "service": "camhs"}}  # type: ignore[dict-item]
+    headers = token("health", "health-salt", "health-camhs-x9")
+    url = "/v1/sources/{}/events"
+    assert client.post(url.format("health"), json=REFERRAL, headers=headers).status_code == 202
+    assert client.post(url.format("health"), json=future, headers=headers).status_code == 422
+    assert client.post(url.format("health-salt"), json=camhs, headers=headers).status_code == 403
+    assert (
+        client.post(url.format("health-camhs-x9"), json=camhs, headers=headers).status_code == 202
+    )
+    assert client.post(url.format("liquidlogic"), json=REFERRAL, headers=headers).status_code == 403
+    assert client.post(url.format("health"), json=REFERRAL).status_code == 401
+    as_json = {**headers, "Content-Type": "application/json"}
+    bad_json = client.post(url.format("health"), content=b"{", headers=as_json)
+    assert bad_json.status_code == 400
+    text = client.get("/metrics").text
+    for line in (
+        'casewatch_ingest_api_requests_total{source="health",status="202"} 2.0',
+        'casewatch_ingest_api_requests_total{source="health",status="422"} 1.0',
+        'casewatch_ingest_api_requests_total{source="health",status="403"} 1.0',
+        'casewatch_ingest_api_requests_total{source="health",status="401"} 1.0',
+        'casewatch_ingest_api_requests_total{source="health",status="400"} 1.0',
+        'casewatch_ingest_api_requests_total{source="liquidlogic",status="403"} 1.0',
+        'casewatch_ingest_api_events_total{outcome="published",source="health"} 2.0',
+        'casewatch_ingest_api_events_total{outcome="refused",source="health"} 2.0',
+        'casewatch_ingest_api_refusals_total{rule="R-DATA-FUTURE",source="health"} 1.0',
+        'casewatch_ingest_api_refusals_total{rule="not_entitled",source="health"} 1.0',
+        'casewatch_ingest_api_refusals_total{rule="token_source",source="liquidlogic"} 1.0',
+        'casewatch_ingest_api_refusals_total{rule="json_invalid",source="health"} 1.0',
+    ):
+        assert line in text, line
+    assert "x9" not in text and "9990000001" not in text and "HR1" not in text
+    assert len(sent) == 2

@@ -29,12 +29,14 @@ from fastapi import Depends, FastAPI, HTTPException, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.dates import SCHEDULED_TYPES, DateKind, date_kind
 from schemas.events import Event, Payload, make_event
 from schemas.generate import SCHEMA_DIR
 from services.ingest.api import asyncapi
+from services.ingest.api.metrics import PUBLISHING, CountRequests, IngestApiMetrics
 from services.ingest.api.tokens import Integrator, InvalidToken, verify_token
 from services.ingest.config import IngestSettings
 from services.ingest.dates import DateRanges
@@ -139,8 +141,15 @@ def _out_of_range(
 class IngestService:
     """Everything a request needs, built once: token check, linker, publisher."""
 
-    def __init__(self, settings: Settings, config: IngestSettings, publish: Publish) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        config: IngestSettings,
+        publish: Publish,
+        metrics: IngestApiMetrics,
+    ) -> None:
         self.settings, self.config, self.publish = settings, config, publish
+        self.metrics = metrics
         self.secret = settings.person_key_secret.get_secret_value()
         self.lock = threading.Lock()
         self.ranges = config.date_ranges()
@@ -196,6 +205,8 @@ class IngestService:
             if (reason := integrator.refusal(source, item.payload.type, dict(item.payload)))
         ]
         if refused:  # nothing is published from a batch holding a fact the source may not state
+            self.metrics.count_events(source, "refused", len(incoming))
+            self.metrics.count_refusals(source, ["not_entitled"] * len(refused))
             raise HTTPException(403, "; ".join(refused[:20]))
         latest = datetime.now(UTC).date() + timedelta(days=self.config.future_tolerance_days)
         errors = [
@@ -209,7 +220,7 @@ class IngestService:
             ]
             if errors:
                 self.linker.forget_added()
-                raise HTTPException(422, errors)
+                raise self._refused(source, len(incoming), errors)
             now = datetime.now(UTC)
             events = [
                 self._event(source, item, key, now)
@@ -221,7 +232,7 @@ class IngestService:
                     errors.append(_field_error([*prefix, n], message, "too_large"))
             if errors:
                 self.linker.forget_added()  # a refused request links nobody
-                raise HTTPException(422, errors)
+                raise self._refused(source, len(incoming), errors)
             try:
                 report = self.publish(events)
             except Exception as error:  # the broker is unreachable, or refused the batch
@@ -229,11 +240,19 @@ class IngestService:
                 report = PublishReport(0, len(events))
             if report.failed:
                 self.linker.forget_added()
+                self.metrics.count_events(source, "unacknowledged", len(events))
                 raise HTTPException(503, "the broker did not acknowledge every event: retry")
             self.state.save_links(self.linker.added)
             self.linker.added.clear()
+        self.metrics.count_events(source, "published", report.published)
         log.info("ingest api: %s events published for source %s", report.published, source)
         return Accepted(published=report.published, event_ids=[e.event_id for e in events])
+
+    def _refused(self, source: str, n: int, errors: list[dict[str, Any]]) -> HTTPException:
+        """A 422 for ``errors``, counted: the request's ``n`` events refused, each error's rule."""
+        self.metrics.count_events(source, "refused", n)
+        self.metrics.count_refusals(source, [str(e["type"]) for e in errors])
+        return HTTPException(422, errors)
 
     def _key(
         self, source: str, item: IncomingEvent, loc: list[Any], errors: list[dict[str, Any]]
@@ -274,6 +293,7 @@ def authorised(source: SourcePath, request: Request, credentials: Credentials) -
     service: IngestService = request.app.state.ingest
     integrator = service.integrator(credentials)
     if not integrator.may_publish(source):
+        service.metrics.count_refusals(source, ["token_source"])
         raise HTTPException(403, f"the token may not publish as {source!r}")
     return Publisher(source, integrator)
 
@@ -292,7 +312,9 @@ def create_app(
             producer.append(EventPublisher(settings.kafka_bootstrap, settings.topic_events))
         return producer[0].publish(events)
 
-    service = IngestService(settings, config, publish or kafka)
+    registry = CollectorRegistry()
+    metrics = IngestApiMetrics(registry)
+    service = IngestService(settings, config, publish or kafka, metrics)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -315,6 +337,7 @@ def create_app(
     app.add_middleware(
         RequestLimits, max_body=config.max_body_bytes, authenticate=service.authenticate
     )
+    app.add_middleware(CountRequests, metrics=metrics)  # outermost: counts 401 and 413 too
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -323,6 +346,10 @@ def create_app(
             for e in exc.errors()
         ]  # no "input": a rejected body may hold personal data
         status = 400 if any(e["type"] == "json_invalid" for e in detail) else 422
+        if PUBLISHING.match(request.url.path):
+            metrics.count_refusals(
+                str(request.path_params.get("source", "")), [e["type"] for e in detail]
+            )
         return JSONResponse({"detail": detail}, status_code=status)
 
     @app.post("/v1/sources/{source}/events", status_code=202, tags=["events"], responses=REFUSALS)
@@ -354,6 +381,10 @@ def create_app(
         if not path.is_file():
             raise HTTPException(404, f"no schema {name}")
         return Response(path.read_bytes(), media_type="application/schema+json")
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_text() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", tags=["contracts"])
     def healthz() -> dict[str, str]:
