@@ -46,9 +46,12 @@ def ident(prefix: str, n: int, size: int = ID_MAX) -> str:
     return (prefix + digest)[:size]
 
 
-def entitled(event_type: str) -> str:
-    """A source system entitled to ``event_type``, at its longest (``name-suffix``)."""
+def entitled(event_type: str, service: str | None = None) -> str:
+    """A source system entitled to ``event_type``, at its longest (``name-suffix``); for a
+    referral's events, a health source of the referral's ``service`` (its own service)."""
     name = sources_for(event_type)[0]
+    if service is not None:
+        name = f"{name}-{service}"
     return (name + "-" + "x" * CODE_MAX)[:CODE_MAX]
 
 
@@ -57,13 +60,18 @@ class History:
 
     def __init__(self) -> None:
         self.events: list[Event] = []
+        self.services: dict[str, str] = {}  # referral id -> its service
 
     def add(self, payload: Payload, on: date, lag: int = 3) -> None:
         recorded = datetime.combine(on + timedelta(days=lag), time(9), tzinfo=UTC)
+        if isinstance(payload, ReferralReceived):
+            self.services[payload.referral_id] = payload.service
+        referral = getattr(payload, "referral_id", None)
+        service = self.services.get(referral) if isinstance(referral, str) else None
         self.events.append(
             make_event(
                 # an entitled source (schemas/authority.py), as long as the contract allows
-                source_system=entitled(payload.type),
+                source_system=entitled(payload.type, service),
                 source_record_key=f"r{len(self.events)}",
                 person_key=PERSON_KEY,
                 occurred_at=datetime.combine(on, time(), tzinfo=UTC),
