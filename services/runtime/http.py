@@ -12,9 +12,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class Refusal(BaseModel):
+    """The body of every refusal both services answer: a sentence, or field errors (loc, msg
+    and type of each, never the value)."""
+
+    detail: str | list[dict[str, Any]]
+
+
+def documented_refusal(description: str) -> dict[str, Any]:
+    """An OpenAPI ``responses`` entry for a refusal with ``Refusal``'s body."""
+    return {"model": Refusal, "description": description}
+
 
 # (method, path, headers) -> why the request may not go on (401), or None
 Authenticate = Callable[[str, str, dict[str, str]], str | None]

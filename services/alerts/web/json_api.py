@@ -28,33 +28,29 @@ from services.alerts.web.views import (
     journey_of,
     view_of,
 )
-
-
-class Refusal(BaseModel):
-    detail: str | list[dict[str, Any]]
-
-
-def _refusal(description: str) -> dict[str, Any]:
-    return {"model": Refusal, "description": description}
-
+from services.runtime.http import documented_refusal
 
 # every route: answered before any route runs (services/runtime/http.py, signin.py)
 REFUSALS: dict[int | str, dict[str, Any]] = {
-    401: _refusal(
+    401: documented_refusal(
         "no valid bearer token (or session cookie): checked before the body is read; "
         "the answer carries WWW-Authenticate: Bearer"
     ),
-    403: _refusal("signed in, but not allowed: the role, or a browser write without CSRF token"),
-    413: _refusal("the body is over CASEWATCH_ALERTS_MAX_BODY_BYTES (refused unread)"),
+    403: documented_refusal(
+        "signed in, but not allowed: the role, or a browser write without CSRF token"
+    ),
+    413: documented_refusal("the body is over CASEWATCH_ALERTS_MAX_BODY_BYTES (refused unread)"),
 }
 # routes that name an alert
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: _refusal("no such alert in the reader's caseload (one outside it is answered alike)")
+    404: documented_refusal(
+        "no such alert in the reader's caseload (one outside it is answered alike)"
+    )
 }
 # casework: a body that is not JSON, or a change the alert's state does not allow
 CONFLICT: dict[int | str, dict[str, Any]] = {
-    400: _refusal("the body is not JSON"),
-    409: _refusal("the alert's state does not allow it (e.g. already resolved)"),
+    400: documented_refusal("the body is not JSON"),
+    409: documented_refusal("the alert's state does not allow it (e.g. already resolved)"),
 }
 
 router = APIRouter(tags=["alerts"], responses=REFUSALS)

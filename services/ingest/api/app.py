@@ -44,7 +44,7 @@ from services.ingest.envelope import event_json
 from services.ingest.linking import IdentityLinker
 from services.ingest.publisher import EventPublisher, PublishReport
 from services.ingest.state import IngestState
-from services.runtime.http import RequestLimits
+from services.runtime.http import RequestLimits, documented_refusal
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -91,21 +91,15 @@ class Accepted(BaseModel):
     event_ids: list[str]
 
 
-class Refusal(BaseModel):
-    detail: str | list[dict[str, Any]]
-
-
-def _refusal(description: str) -> dict[str, Any]:
-    return {"model": Refusal, "description": description}
-
-
 REFUSALS: dict[int | str, dict[str, Any]] = {
-    400: _refusal("the body is not JSON"),
-    401: _refusal("no valid bearer token (checked before the body is read)"),
-    403: _refusal("the token, or the source authority table, does not allow an event"),
-    413: _refusal("the body is over CASEWATCH_INGEST_MAX_BODY_BYTES (refused unread)"),
-    422: _refusal("field errors: loc, msg and type of each, never the value"),
-    503: _refusal("the broker did not acknowledge every event: post the same events again"),
+    400: documented_refusal("the body is not JSON"),
+    401: documented_refusal("no valid bearer token (checked before the body is read)"),
+    403: documented_refusal("the token, or the source authority table, does not allow an event"),
+    413: documented_refusal("the body is over CASEWATCH_INGEST_MAX_BODY_BYTES (refused unread)"),
+    422: documented_refusal("field errors: loc, msg and type of each, never the value"),
+    503: documented_refusal(
+        "the broker did not acknowledge every event: post the same events again"
+    ),
 }
 MAX_EVENT_BYTES = 256 * 1024  # one fact about a child, as published; far above any real one
 
@@ -374,7 +368,7 @@ def create_app(
     @app.get(
         "/schemas/{name}",
         tags=["contracts"],
-        responses={404: _refusal("no schema of that name (see the AsyncAPI document)")},
+        responses={404: documented_refusal("no schema of that name (see the AsyncAPI document)")},
     )
     def json_schema(name: Annotated[str, Path(pattern=r"^[a-z]+\.v\d+\.json$")]) -> Response:
         path = SCHEMA_DIR / name
