@@ -338,7 +338,10 @@ def managers_view(page: Any, url: str) -> None:
     assert row.split()[1:] == ["62", "59", "61", "1", "2", "3"], row  # 4 / 8 / 12 weeks
     page.screenshot(path=str(ARTIFACTS / "lists-team-forecast-1400.png"), full_page=False)
     page.get_by_role("link", name="1 child with no caseworker").click()
-    assert "LL-0204" in page.locator("table").inner_text()
+    queue = page.locator("table").inner_text()
+    assert "LL-0204" in queue
+    due = TODAY + timedelta(days=10)  # its review is ahead: due, not overdue
+    assert f"Annual review due: {due.day} {due:%B %Y}" in queue and "overdue" not in queue
     page.screenshot(path=str(ARTIFACTS / "lists-unallocated-1400.png"), full_page=True)
 
 

@@ -349,3 +349,30 @@ def test_the_digest_says_what_each_rule_requires_and_names_no_child() -> None:
     assert "Requires: An EHC plan must be reviewed at least every 12 months" in text
     assert "Reference: Children and Families Act 2014, s44" in text and "Next step:" in text
     assert "LL-" not in text
+
+
+def test_a_deadline_still_ahead_is_due_not_overdue_in_the_unallocated_queue() -> None:
+    """The queue's "next deadline" is a clock's date: ahead of today it reads "Annual review
+    due", behind (a snapshot not yet refreshed) "Annual review overdue"."""
+    from datetime import date
+
+    from services.alerts.store.listing import UnallocatedChild
+    from services.alerts.web.page_team import unallocated_page
+    from services.alerts.web.pages import Viewer
+
+    today = date(2026, 12, 5)
+
+    def child(ref: str, due: date) -> UnallocatedChild:
+        return UnallocatedChild(ref, "north", due, "R-AR-DUE", 0, None, person_key="pk")
+
+    children = [
+        child("LL-1", date(2026, 12, 15)),
+        child("LL-2", today),
+        child("LL-3", date(2026, 12, 1)),
+    ]
+    viewer = Viewer("mgr-north", frozenset({"manager"}), "north")
+    page = unallocated_page("north", children, 1, 50, {}, viewer, today)
+    assert "Annual review due: 15 December 2026" in page
+    assert "Annual review due: 5 December 2026" in page
+    assert "Annual review overdue: 1 December 2026" in page
+    assert page.count("overdue") == 1

@@ -120,7 +120,7 @@ def unallocated(
     children = service.store.unallocated_children(reader.caseload, chosen)
     keep = {"team": chosen} if chosen and "admin" in reader.principal.roles else {}
     html = unallocated_page(
-        chosen, children, _page_number(page), 50, keep, viewer_of(reader, service)
+        chosen, children, _page_number(page), 50, keep, viewer_of(reader, service), service.today()
     )
     return HTMLResponse(html)
 

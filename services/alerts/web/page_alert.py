@@ -24,6 +24,7 @@ from services.alerts.web.words import (
     dates_in_words,
     event_words,
     long_date,
+    not_yet_overdue,
     uk_date,
     year_group_words,
 )
@@ -232,11 +233,7 @@ def _journey(journey: Journey | None, words: Words, today: date) -> str:
 def _clock_title(words: Words, clock: ClockView, child: ChildFacts | None) -> str:
     """An upcoming clock is not overdue yet: "Annual review due", not "... overdue"."""
     title = words.title(clock.rule_id, clock.subject, child)
-    if clock.state == "upcoming" and title.endswith(" overdue"):
-        return title.removesuffix(" overdue") + " due"
-    if clock.state == "upcoming" and " overdue (" in title:
-        return title.replace(" overdue (", " due (")
-    return title
+    return not_yet_overdue(title) if clock.state == "upcoming" else title
 
 
 def _child(child: ChildFacts | None) -> str:

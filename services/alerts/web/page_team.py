@@ -5,12 +5,13 @@ children with no caseworker), each caseworker's load now and the deadlines comin
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from urllib.parse import urlencode
 
 from services.alerts.store.listing import FORECAST_WEEKS, CaseworkerLoad, UnallocatedChild
 from services.alerts.web.pages import Viewer, alert_href, e, inbox_href, page
 from services.alerts.web.views import rule_title
-from services.alerts.web.words import long_date
+from services.alerts.web.words import long_date, not_yet_overdue
 
 
 def team_intro(
@@ -81,8 +82,10 @@ def unallocated_page(
     per_page: int,
     keep: Mapping[str, str],
     viewer: Viewer,
+    today: date,
 ) -> str:
-    """The children with an open request or plan and no caseworker, soonest deadline first."""
+    """The children with an open request or plan and no caseworker, soonest deadline first
+    (a deadline still ahead on ``today`` is "due", not "overdue")."""
     title = "Children with no caseworker" + (f": team {team}" if team else "")
     parts = [
         f"<h1>{e(title)}</h1>",
@@ -96,7 +99,7 @@ def unallocated_page(
     pages = max(1, -(-len(children) // per_page))
     number = min(page_number, pages)
     shown = children[(number - 1) * per_page : number * per_page]
-    rows = "".join(_child_row(c) for c in shown)
+    rows = "".join(_child_row(c, today) for c in shown)
     first = (number - 1) * per_page + 1
     caption = f"Children {first} to {first + len(shown) - 1} of {len(children)}, soonest first"
     parts.append(
@@ -110,14 +113,14 @@ def unallocated_page(
     return page(title, "\n".join(parts), viewer)
 
 
-def _child_row(child: UnallocatedChild) -> str:
+def _child_row(child: UnallocatedChild, today: date) -> str:
     name = e(child.child_ref or "No reference")
     link = f'<a href="{alert_href(child.flag_id)}">{name}</a>' if child.flag_id else name
-    due = (
-        f"{e(rule_title(child.next_rule_id))}: {e(long_date(child.next_due_on))}"
-        if child.next_due_on and child.next_rule_id
-        else "None known"
-    )
+    due = "None known"
+    if child.next_due_on and child.next_rule_id:
+        title = rule_title(child.next_rule_id)
+        title = not_yet_overdue(title) if child.next_due_on >= today else title
+        due = f"{e(title)}: {e(long_date(child.next_due_on))}"
     return (
         f'<tr><td data-label="Child">{link}</td><td data-label="Team">{e(child.team or "None")}'
         f'</td><td data-label="Next deadline">{due}</td>'

@@ -75,6 +75,13 @@ REVIEW_STEPS = {
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 
 
+def not_yet_overdue(title: str) -> str:
+    """A deadline still ahead is not overdue yet: "Annual review due", not "... overdue"."""
+    if title.endswith(" overdue"):
+        return title.removesuffix(" overdue") + " due"
+    return title.replace(" overdue (", " due (")
+
+
 def long_date(day: date) -> str:
     """GOV.UK style, independent of locale: 5 February 2026."""
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
