@@ -42,7 +42,7 @@ from services.journeys.metrics import WorkerMetrics
 from services.journeys.processor import JourneyProcessor, Record, Swept
 from services.journeys.scheduling import EvaluationSchedule
 from services.journeys.table import PartitionedTable
-from services.journeys.transport import SCHEME
+from services.journeys.transport import FAUST_FETCH_MAX_WAIT_MS, SCHEME
 from services.journeys.transport import Consumer as CasewatchConsumer
 from services.runtime.clock import Clock
 from services.runtime.logs import without_text
@@ -94,6 +94,10 @@ def rocksdb_options(tuning: WorkerTuning) -> dict[str, int]:
     )
 
 
+class JourneysApp(faust.App):
+    casewatch_fetch_max_wait_ms: int = FAUST_FETCH_MAX_WAIT_MS  # read by the transport
+
+
 def create_app(
     settings: Settings,
     *,
@@ -105,7 +109,7 @@ def create_app(
     check: Check = admit,
 ) -> faust.App:
     tuning = tuning or WorkerTuning()
-    app = faust.App(
+    app = JourneysApp(
         APP_ID,
         # casewatch:// is faust's aiokafka transport with a leaner fetcher (see transport)
         broker=";".join(f"{SCHEME}://{h}" for h in settings.kafka_bootstrap.split(",")),
@@ -120,6 +124,7 @@ def create_app(
         Stream=Stream,  # a batch is acknowledged only once handled (see batches)
         **faust_settings(settings, tuning),
     )
+    app.casewatch_fetch_max_wait_ms = tuning.fetch_max_wait_ms
     raw: dict[str, Any] = dict(key_type=bytes, value_type=bytes, partitions=settings.partitions)
     inputs = app.topic(settings.topic_events, settings.topic_clock, **raw)
     clock_topic = app.topic(settings.topic_clock, **raw)

@@ -39,6 +39,14 @@ class WorkerTuning(BaseSettings):
     fetch_max_bytes: int = Field(
         default=4 * 1024 * 1024, description="consumer fetch size per partition, bytes"
     )
+    fetch_max_wait_ms: int = Field(
+        default=100,
+        ge=1,
+        description=(
+            "longest a fetch waits at the broker for records (faust's 1,500 ms: Tansu answers"
+            " a steadily fed fetch only after about half of it)"
+        ),
+    )
     stream_buffer: int = Field(
         default=8192, description="messages buffered per partition before flow control"
     )
