@@ -20,7 +20,17 @@ class WorkerTuning(BaseSettings):
         description="events folded per batch (one table write per journey and batch)",
     )
     batch_within: float = Field(
-        default=1.0, gt=0, description="seconds to wait for a batch to fill before folding it"
+        default=1.0,
+        gt=0,
+        description=(
+            "seconds to wait for a batch to fill before folding it, while a partition is"
+            " behind by more than a batch (a replay)"
+        ),
+    )
+    batch_within_live: float = Field(
+        default=0.1,
+        gt=0,
+        description="the same wait when no partition is behind: what a live event waits",
     )
     future_tolerance_seconds: float = Field(
         default=86_400.0,

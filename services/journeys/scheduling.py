@@ -103,11 +103,20 @@ class EvaluationSchedule:
             clock.index.set(key, due)
 
     def plan(
-        self, partition: int, now: float, as_of: date, limit: int, *, backlog: bool = False
+        self,
+        partition: int,
+        now: float,
+        as_of: date,
+        limit: int,
+        *,
+        backlog: bool = False,
+        settled_only: bool = False,
     ) -> TickPlan:
         """At most ``limit`` keys for each reason; evaluated ones are reported back with
         ``evaluated``, the rest stay for the next tick. Settled keys come oldest pending
-        first (see the module's docstring), never in key order."""
+        first (see the module's docstring), never in key order. ``settled_only``: a sweep
+        after a batch of events, not a clock tick — no deadlines, no verification (the
+        clock's work keeps the tick's pace however often batches come)."""
         clock = self._partitions[partition]
         if not backlog:
             clock.backlog_since = None
@@ -115,12 +124,28 @@ class EvaluationSchedule:
             clock.backlog_since = now
         if backlog and now - (clock.backlog_since or now) < self.max_wait:
             return TickPlan((), (), ())
+        settled = self._settled(clock, now, limit)
+        if settled_only:
+            return TickPlan(tuple(settled), (), ())
         settling = {k for k, t in clock.changed.items() if now - t < self.settle}
-        settled = [k for k in clock.changed if k not in settling][:limit]
         # A journey still taking events waits, even when due: no flags from half an export.
         due = [k for k in clock.index.due(as_of, limit + len(settling)) if k not in settling]
         verify = [k for k in self._verify_slice(clock, now, limit) if k not in settling]
         return TickPlan(tuple(settled), tuple(due[:limit]), tuple(verify))
+
+    def _settled(self, clock: PartitionClock, now: float, limit: int) -> list[bytes]:
+        """The first ``limit`` settled keys in pending order: it stops there, so a sweep after
+        every batch costs what it hands out (and the keys still settling), not the backlog
+        of changes a replay leaves."""
+        found: list[bytes] = []
+        if limit <= 0:
+            return found
+        for key, last in clock.changed.items():
+            if now - last >= self.settle:
+                found.append(key)
+                if len(found) >= limit:
+                    break
+        return found
 
     def _verify_slice(self, clock: PartitionClock, now: float, limit: int) -> list[bytes]:
         if clock.verified >= len(clock.to_verify):

@@ -141,3 +141,54 @@ def test_every_changed_journey_is_evaluated_within_a_bounded_number_of_ticks(
         serve(s, tick, capacity, evaluated)
     for key, at in changed_at.items():
         assert key in evaluated and evaluated[key] - at <= bound, (key, at, evaluated.get(key))
+
+
+def test_a_sweep_after_a_batch_hands_out_settled_changes_but_not_the_clocks_work() -> None:
+    """Between ticks the worker sweeps after every batch of events: settled changes only,
+    so deadlines and the rolling verification keep the tick's pace."""
+    s = EvaluationSchedule(settle=1.0, verify_every=4.0, tick_seconds=1.0, pack_version=PACK)
+    s.adopt(0, [(b"v%d" % n, JourneyHeader(0, 1, False, None, PACK)) for n in range(8)], 0.0)
+    s.evaluated(0, b"due", D)
+    s.changed(0, b"a", now=0.0)
+    s.changed(0, b"b", now=0.8)
+    after_batch = s.plan(0, now=1.2, as_of=D, limit=100, settled_only=True)
+    assert after_batch.settled == (b"a",) and after_batch.due == () and after_batch.verify == ()
+    tick = s.plan(0, now=1.3, as_of=D, limit=100)
+    assert tick.settled == (b"a",) and tick.due == (b"due",)
+    assert tick.verify == (b"v0", b"v1", b"v2")  # the first slice: the batch took none of it
+
+
+def test_a_backlog_holds_back_the_sweeps_after_batches_too() -> None:
+    s = schedule(max_wait=30.0)
+    s.changed(0, b"a", now=0.0)
+    assert s.plan(0, now=5.0, as_of=D, limit=100, backlog=True, settled_only=True).settled == ()
+    assert s.plan(0, now=5.0, as_of=D, limit=100, settled_only=True).settled == (b"a",)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    changes=st.lists(
+        st.tuples(st.sampled_from([b"a", b"b", b"c", b"d", b"e", b"f"]), st.integers(0, 20)),
+        max_size=30,
+    ),
+    now=st.integers(0, 25),
+    settle=st.sampled_from([0.0, 0.3, 1.0, 3.0]),
+    limit=st.integers(0, 8),
+    settled_only=st.booleans(),
+)
+def test_settled_keys_are_the_first_quiet_ones_in_pending_order(
+    changes: list[tuple[bytes, int]], now: int, settle: float, limit: int, settled_only: bool
+) -> None:
+    """Whatever the changes: the settled keys are those quiet for ``settle`` (since their
+    *last* change), oldest pending first, at most ``limit`` — found without walking the
+    whole queue, and the same for a tick and a sweep after a batch."""
+    s = schedule(settle=settle)
+    first: dict[bytes, int] = {}
+    last: dict[bytes, int] = {}
+    for key, at in sorted(changes, key=lambda c: c[1]):  # the clock only moves forward
+        s.changed(0, key, now=float(at))
+        first.setdefault(key, at)
+        last[key] = at
+    quiet = [k for k in first if float(now) - last[k] >= settle]  # dicts keep pending order
+    plan = s.plan(0, now=float(now), as_of=D, limit=limit, settled_only=settled_only)
+    assert plan.settled == tuple(quiet[:limit])
