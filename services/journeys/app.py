@@ -213,6 +213,8 @@ class JourneysWorker:
         self.clock, self.metrics, self.wall, self.table = clock, metrics, wall, table
         schedule = EvaluationSchedule(
             settle=settings.worker_settle_seconds,
+            settle_bulk=settings.worker_settle_bulk_seconds,
+            bulk_changes=settings.worker_bulk_changes,
             verify_every=settings.worker_timer_seconds,
             tick_seconds=settings.worker_tick_seconds,
             pack_version=pack.version,
