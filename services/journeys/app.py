@@ -255,9 +255,13 @@ class JourneysWorker:
         try:
             if events:
                 await self.fold(events)
-            # Every partition of the batch is swept: settled changes are evaluated right
-            # after the batch that finds them settled, not on the next tick.
-            await self.sweep(sorted(ticked | folded), ticked=ticked, idle=not events)
+            # A live partition of the batch is swept: its settled changes are evaluated
+            # right after the batch that finds them settled, not on the next tick. Under a
+            # bulk load they wait for the tick, as they did: fewer evaluations of children
+            # whose events are still arriving (bench/RESULTS.md, 2026-12-05).
+            now, schedule = time.monotonic(), self.processor.schedule
+            live = {p for p in folded if not schedule.bulk(p, now)}
+            await self.sweep(sorted(ticked | live), ticked=ticked, idle=not events)
         finally:
             self.table.release()
             self.at("idle")

@@ -113,20 +113,26 @@ class EvaluationSchedule:
                 clock.second, clock.changes_now, clock.changes_before = second, 0, before
             clock.changes_now += 1
 
-    def settle_for(self, partition: int, now: float) -> float:
-        """The quiet time a changed journey of ``partition`` waits for now: ``settle_bulk``
-        while the partition is taking a bulk load (this second or the one before it saw
-        ``bulk_changes`` changes), ``settle`` otherwise."""
+    def bulk(self, partition: int, now: float) -> bool:
+        """Whether ``partition`` is taking a bulk load: this second or the one before it saw
+        ``bulk_changes`` changes (never, without a ``settle_bulk``)."""
         clock = self._partitions.get(partition)
         if self.settle_bulk is None or clock is None:
-            return self.settle
+            return False
         second = math.floor(now)
         recent = 0
         if second == clock.second:
             recent = max(clock.changes_now, clock.changes_before)
         elif second == clock.second + 1:
             recent = clock.changes_now
-        return self.settle_bulk if recent >= self.bulk_changes else self.settle
+        return recent >= self.bulk_changes
+
+    def settle_for(self, partition: int, now: float) -> float:
+        """The quiet time a changed journey of ``partition`` waits for now: ``settle_bulk``
+        under a bulk load, ``settle`` otherwise."""
+        if self.settle_bulk is not None and self.bulk(partition, now):
+            return self.settle_bulk
+        return self.settle
 
     def evaluated(self, partition: int, key: bytes, due: date | None) -> None:
         clock = self._partitions.get(partition)
