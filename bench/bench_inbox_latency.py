@@ -145,8 +145,7 @@ def probe_event(ref: str, today: date) -> tuple[bytes, bytes]:
     received = today - timedelta(days=60)
     at = datetime.combine(received, clock_time(9), tzinfo=UTC)
     event = make_event(
-        # a case system may state a request (schemas/authority.py); "bench" would be refused
-        source_system="liquidlogic-bench",
+        source_system="bench",
         source_record_key=f"probe:{ref}",
         person_key=key,
         occurred_at=at,
@@ -157,10 +156,7 @@ def probe_event(ref: str, today: date) -> tuple[bytes, bytes]:
 
 
 async def at_end(bootstrap: str, topic: str) -> AIOKafkaConsumer:
-    # a short fetch wait: the embedded Tansu holds a fed fetch about half of it (500 ms default)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20
-    )
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     partitions = consumer.partitions_for_topic(topic) or set()
     if not partitions:
