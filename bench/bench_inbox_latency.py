@@ -145,7 +145,8 @@ def probe_event(ref: str, today: date) -> tuple[bytes, bytes]:
     received = today - timedelta(days=60)
     at = datetime.combine(received, clock_time(9), tzinfo=UTC)
     event = make_event(
-        source_system="bench",
+        # a case system may state a request (schemas/authority.py); "bench" would be refused
+        source_system="liquidlogic-bench",
         source_record_key=f"probe:{ref}",
         person_key=key,
         occurred_at=at,
