@@ -160,9 +160,7 @@ def _confirm(request: Request, service: AlertService, token: str) -> Response:
     try:
         principal = service.verifier.verify(token)
     except InvalidToken:
-        service.metrics.count_denied("unauthenticated")
-        page = page_login.login_page(local_keys=service.config.local_keys, failed=True)
-        return HTMLResponse(page, status_code=401)
+        return _not_valid(service)
     service.metrics.count_denied("csrf")
     confirm = page_login.confirm_page(principal.subject, sorted(principal.roles), token)
     response = HTMLResponse(confirm)
@@ -197,9 +195,7 @@ def _sign_in(request: Request, service: AlertService, token: str) -> Response:
     try:
         service.verifier.verify(token)
     except InvalidToken:
-        service.metrics.count_denied("unauthenticated")
-        page = page_login.login_page(local_keys=service.config.local_keys, failed=True)
-        return HTMLResponse(page, status_code=401)
+        return _not_valid(service)
     response = RedirectResponse("/", status_code=303)  # the token leaves the address bar
     response.set_cookie(
         SESSION_COOKIE,
@@ -211,6 +207,13 @@ def _sign_in(request: Request, service: AlertService, token: str) -> Response:
         secure=request.url.scheme == "https",
     )
     return response
+
+
+def _not_valid(service: AlertService) -> Response:
+    """The sign-in page saying the token is not valid (401), counted."""
+    service.metrics.count_denied("unauthenticated")
+    page = page_login.login_page(local_keys=service.config.local_keys, failed=True)
+    return HTMLResponse(page, status_code=401)
 
 
 def _seconds_left(token: str) -> int:

@@ -13,6 +13,7 @@ from schemas.journeys import ChildFacts
 from services.alerts.store.listing import Level
 from services.journeys.domain.pack import RuleGuidance, RulePack
 from services.journeys.domain.rules import RULES
+from services.journeys.domain.views import in_a_sentence
 
 MONTHS = (
     "January",
@@ -134,7 +135,7 @@ class Words:
             kind = {"proposed": ": proposed standard", "local": ": local target"}.get(
                 wait.status, ": NICE guidance" if guidance and "NICE" in wait.standard else ""
             )
-            return f"Long wait for {_lower_first(wait.name)}{kind}"
+            return f"Long wait for {in_a_sentence(wait.name)}{kind}"
         if rule_id in ("R-PHASE-UPCOMING", "R-PHASE-MISSED") and len(parts) >= 4:
             phase = _phase(parts[3], child)
             if rule_id == "R-PHASE-UPCOMING":
@@ -152,7 +153,7 @@ class Words:
             return f"EHC needs assessment request {bits[0]}"
         if kind == "referral" and bits:
             service = self._service(subject, child)
-            name = _lower_first(self.pack.waits[service].name) if service else "a service"
+            name = in_a_sentence(self.pack.waits[service].name) if service else "a service"
             wait = f": the {_threshold(bits[1])} wait" if len(bits) > 1 else ""
             return f"Referral {bits[0]} to {name}{wait}"
         if kind == "draft" and bits:
@@ -236,9 +237,3 @@ def _day(text: str) -> str:
         return long_date(date.fromisoformat(text))
     except ValueError:
         return text
-
-
-def _lower_first(name: str) -> str:
-    """'Autism diagnostic assessment (CYP)' -> 'autism diagnostic assessment (CYP)'."""
-    first = name.split(" ", 1)[0]
-    return name if first.isupper() else name[:1].lower() + name[1:]

@@ -47,14 +47,16 @@ def summary(p: Payload, pack: RulePack | None = None) -> str:
     """One line about a fact, in the words of the Code of Practice (a referral names its
     service as the rule pack does: "speech and language therapy", not its code)."""
     if isinstance(p, ReferralReceived) and pack is not None and p.service in pack.waits:
-        return f"Referral to {_in_a_sentence(pack.waits[p.service].name)} received"
+        return f"Referral to {in_a_sentence(pack.waits[p.service].name)} received"
     line = _SUMMARIES.get(p.type)
     return line(p) if line is not None else p.type
 
 
-def _in_a_sentence(name: str) -> str:
-    """``Speech and language therapy`` -> ``speech and language therapy``; ``CAMHS`` stays."""
-    return name[0].lower() + name[1:] if name[1:2].islower() else name
+def in_a_sentence(name: str) -> str:
+    """A rule pack's service name inside a sentence: ``Autism diagnostic assessment (CYP)`` ->
+    ``autism diagnostic assessment (CYP)``; a name whose first word is an acronym stays."""
+    first = name.split(" ", 1)[0]
+    return name if first.isupper() else name[:1].lower() + name[1:]
 
 
 def _outcome(p: Any) -> str:
