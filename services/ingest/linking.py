@@ -1,7 +1,9 @@
 """Identity linking: one person key per child across sources, never a silent merge.
 
 A child is named by *identifiers*: a source system's own person id (``liquidlogic`` 1001),
-a UPN, a ULN, an NHS number.  The first identifier a child is seen with decides the key
+a UPN, a ULN, an NHS number, and name with date of birth (:func:`demographic`: what a SEN2
+return names a young person by who has neither UPN nor ULN, so every source that knows the
+name registers it).  The first identifier a child is seen with decides the key
 (a keyed hash of it, :func:`services.ingest.identity.person_key`); every identifier seen
 with it afterwards is *linked* to that key, so a SEN2 return or a health extract naming the
 child by UPN or NHS number reaches the journey the case-system export started.
@@ -16,6 +18,11 @@ The conflict rule:
   record with its own id keeps the key of that id and links nothing else (reported); a
   record without one (SEN2, health by NHS number) is rejected (reported).
 
+Name and date of birth are *weak*: two children can share them.  A case-system record
+registers them, but they never decide which child such a record is (except a child only a
+SEN2 return has named, by them) and never conflict: the first child keeps them, and a SEN2
+return naming a young person by them alone reaches that child.
+
 Links are kept as keyed hashes of the identifiers, so the state file holds no UPN.
 """
 
@@ -23,18 +30,33 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 from services.ingest.identity import keyed_hex, person_key
 
 SHARED_KINDS = frozenset({"upn", "uln", "nhs", "demographic"})  # everything else: a system id
+WEAK_KINDS = frozenset({"demographic"})  # names a child only where nothing else does
 KIND_NAMES = {"upn": "UPN", "uln": "ULN", "nhs": "NHS number", "demographic": "name and DOB"}
 
 Identifier = tuple[str, str]  # (kind, value)
 
 
 def normalise(kind: str, value: str) -> str:
+    if kind == "demographic":  # forename|surname|date: case and spacing are not identity
+        return "|".join(" ".join(part.split()) for part in value.casefold().split("|"))
     text = "".join(value.split()) if kind in ("nhs", "uln") else value.strip()
     return text.upper() if kind == "upn" else text
+
+
+def demographic(forename: str, surname: str, born: date | None) -> Identifier | None:
+    """Name and date of birth as one identifier (``None`` unless all three are known).
+
+    The SEN2 return names a young person with neither UPN nor ULN this way (UPNunknown UN9,
+    never at a state-funded school), so a case-system record with the name registers it too:
+    otherwise the return's record of that child would start a second journey."""
+    if not (forename.strip() and surname.strip() and born is not None):
+        return None
+    return "demographic", normalise("demographic", f"{forename}|{surname}|{born.isoformat()}")
 
 
 def kind_name(kind: str) -> str:
@@ -49,6 +71,8 @@ class Resolution:
     conflicts: tuple[str, ...] = ()
 
     def message(self) -> str:
+        if self.person_key is None and not self.conflicts:
+            return "no UPN, ULN, or name and date of birth to know the child by: not published"
         kinds = " and ".join(kind_name(k) for k in self.conflicts)
         if self.person_key is None:
             return f"its {kinds} name two different children: not linked, not published"
@@ -111,22 +135,26 @@ class IdentityLinker:
         return Resolution(key)
 
     def _with_own(self, own: Identifier, found: Mapping[Identifier, str | None]) -> Resolution:
+        strong = {i: k for i, k in found.items() if i[0] not in WEAK_KINDS}
         key = self.known(own)
         conflicts: set[str] = set()
         if key is None:
-            keys = {k for k in found.values() if k}
+            keys = {k for k in strong.values() if k}
+            if not keys:  # name and DOB join only a child no case system names (SEN2's)
+                keys = {k for i, k in found.items() if k and not self.named_by_a_system(k)}
             candidate = keys.pop() if len(keys) == 1 else None
             if candidate is not None and own[0] not in self._systems.get(candidate, set()):
                 key = candidate
             else:
-                conflicts = {i[0] for i, k in found.items() if k}
+                conflicts = {i[0] for i, k in strong.items() if k}
                 key = person_key(self.secret, own[0], own[1].strip())
             self._link(key, [own])
         for identifier, other in found.items():
+            weak = identifier[0] in WEAK_KINDS
             if other is None:
-                if not conflicts:
+                if not conflicts or weak:
                     self._link(key, [identifier])
-            elif other != key:
+            elif other != key and not weak:  # two children may share a name and birthday
                 conflicts.add(identifier[0])
         return Resolution(key, tuple(sorted(conflicts)))
 

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+from datetime import date
 
 import pytest
 from hypothesis import given
@@ -50,7 +51,7 @@ def test_empty_id_is_refused() -> None:
 
 # --- linking identities across sources -----------------------------------------------------
 
-from services.ingest.linking import IdentityLinker  # noqa: E402
+from services.ingest.linking import IdentityLinker, demographic  # noqa: E402
 
 
 def test_the_first_identifier_decides_the_key_and_later_ones_link_to_it() -> None:
@@ -100,6 +101,60 @@ def test_links_survive_a_restart_as_hashes_only() -> None:
     assert all("A123456789012" not in d and "1001" not in d for d in saved)
     again = IdentityLinker("s3cret", links=saved)
     assert again.resolve(None, [("upn", "A123456789012")]).person_key == key
+
+
+# --- name and date of birth: weak, for a young person with no UPN or ULN -------------------
+
+BORN = date(2010, 10, 22)
+
+
+def test_a_case_system_child_is_found_by_name_and_birth_date() -> None:
+    """SEN2 names a young person with neither UPN nor ULN by name and DOB; the case-system
+    record of that child registered them, so the return reaches it (not a second journey)."""
+    linker = IdentityLinker("s3cret")
+    named = demographic("Flo", "Madeup", BORN)
+    assert named is not None
+    case = linker.resolve(("liquidlogic", "1001"), [named])
+    sen2 = linker.resolve(None, [("demographic", "flo|madeup|2010-10-22")])
+    assert sen2.person_key == case.person_key
+    assert linker.named_by_a_system(sen2.person_key or "")
+
+
+def test_name_and_birth_date_ignore_case_and_spacing_but_need_all_three() -> None:
+    assert demographic(" Mary  Ann ", "O'NEIL", BORN) == demographic("mary ann", "o'neil", BORN)
+    assert demographic("Mary", "", BORN) is None
+    assert demographic("Mary", "Smith", None) is None
+    assert demographic("Mary", "Smith", BORN) != demographic("Mary", "Smith", date(2010, 10, 23))
+
+
+def test_two_children_sharing_a_name_and_birthday_stay_apart_and_keep_their_upns() -> None:
+    """Name and DOB never merge two case-system children, never conflict, and never stop the
+    second child's UPN from linking (its SEN2 record must still reach it)."""
+    linker = IdentityLinker("s3cret")
+    same = demographic("Sam", "Smith", BORN)
+    assert same is not None
+    first = linker.resolve(("liquidlogic", "1"), [("upn", "A123456789012"), same])
+    second = linker.resolve(("liquidlogic", "2"), [("upn", "B123456789012"), same])
+    other = linker.resolve(("capita", "9"), [same])  # another system: still not merged
+    assert len({first.person_key, second.person_key, other.person_key}) == 3
+    assert second.conflicts == () == other.conflicts
+    assert linker.resolve(None, [("upn", "B123456789012")]).person_key == second.person_key
+    assert linker.resolve(None, [same]).person_key == first.person_key  # the first keeps them
+
+
+def test_a_case_system_record_joins_the_child_a_return_named_by_name_and_birth_date() -> None:
+    linker = IdentityLinker("s3cret")
+    sen2 = linker.resolve(None, [("demographic", "flo|madeup|2010-10-22")])
+    named = demographic("FLO", "Madeup", BORN)
+    assert named is not None
+    case = linker.resolve(("liquidlogic", "1001"), [("nhs", "9990000001"), named])
+    assert (case.person_key, case.conflicts) == (sen2.person_key, ())
+
+
+def test_a_return_record_with_nothing_to_know_the_child_by_says_so() -> None:
+    found = IdentityLinker("s3cret").resolve(None, [])
+    assert found.person_key is None
+    assert "no UPN, ULN, or name and date of birth" in found.message()
 
 
 @given(st.text(min_size=1, max_size=200), st.lists(st.binary(max_size=300), max_size=4))

@@ -22,7 +22,7 @@ from schemas.events import (
     ReviewDecided,
 )
 from services.ingest.demo.authority import write_demo_export
-from services.ingest.demo.types import sen2_identity
+from services.ingest.demo.types import sen2_identity, uln, upn
 from services.ingest.identity import person_key
 from services.ingest.issues import ExportReading
 from services.ingest.linking import IdentityLinker
@@ -301,3 +301,49 @@ def test_the_demo_return_validates_and_ingests_to_the_same_journeys_as_the_ssd_e
 @pytest.mark.parametrize("year", [2025, 2026])
 def test_both_schemas_load_with_the_patch(year: int) -> None:
     assert schema(year) is schema(year)  # loaded once
+
+
+# --- a young person with no UPN and no ULN -------------------------------------------------
+
+FLO_SSD = """pers_person_id,pers_upn,pers_forename,pers_surname,pers_dob,pers_upn_unknown
+1001,,Flo,MADEUP,22/10/2010,UN9
+"""
+
+FLO = """<Person><Surname>Madeup</Surname><Forename>Flo</Forename>
+<PersonBirthDate>2010-10-22</PersonBirthDate><Sex>F</Sex><Ethnicity>WBRI</Ethnicity>
+<UPNunknown>UN9</UPNunknown>
+<Requests><ReceivedDate>2025-03-01</ReceivedDate></Requests></Person>"""
+
+
+def test_a_child_with_no_upn_or_uln_in_both_exports_is_one_child(tmp_path: Path) -> None:
+    """SEN2 knows this young person by name and DOB only; the case-system export's person row
+    has them too (in its own spelling and date format), so the return is left to it."""
+    (tmp_path / "ssd").mkdir()
+    (tmp_path / "ssd" / "ssd_person.csv").write_text(FLO_SSD, encoding="utf-8")
+    linker = IdentityLinker(SECRET)
+    ssd = read_ssd_export(tmp_path / "ssd", secret=SECRET, extracted_at=EXTRACTED, linker=linker)
+    assert [e.person_key for e in ssd.events] == [person_key(SECRET, "liquidlogic", "1001")]
+    reading = read(write(tmp_path, FLO), linker)
+    assert reading.events == []
+    assert [(i.rule, i.severity) for i in reading.issues] == [("R-SEN2-LINKED", "warning")]
+
+
+@pytest.mark.parametrize("today", [date(2026, 12, 6), date(2027, 3, 1), date(2025, 9, 1)])
+@pytest.mark.parametrize("seed", [3, 7])
+def test_a_return_of_the_export_s_own_children_publishes_nothing(
+    tmp_path: Path, seed: int, today: date
+) -> None:
+    """Every child of the demo SEN2 return is a child of the SSD export (UPN, ULN, or for
+    some, name and DOB alone): read after the export, the return starts no journey."""
+    from services.ingest.demo.authority import build_children
+
+    children = build_children(200, seed, today)
+    assert any(not upn(c) and not uln(c) for c in children)  # the case this test is for
+    write_demo_export(tmp_path, children=200, seed=seed, today=today, health=False)
+    extracted = datetime.combine(today, time(18), tzinfo=UTC)
+    linker = IdentityLinker(SECRET)
+    read_ssd_export(tmp_path, secret=SECRET, extracted_at=extracted, linker=linker)
+    xml = tmp_path / "sen2" / "sen2_return.xml"
+    reading = read_sen2_return(xml, secret=SECRET, extracted_at=extracted, linker=linker)
+    assert reading.events == []
+    assert [i.rule for i in reading.issues] == ["R-SEN2-LINKED"]

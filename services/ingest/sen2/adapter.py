@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from lxml import etree
@@ -29,7 +29,7 @@ from schemas.events import PersonRegistered
 from services.ingest.dates import DEFAULT_RANGES, DateRanges
 from services.ingest.identifiers import postcode_fault, uln_fault, upn_fault
 from services.ingest.issues import ExportReading, Issue
-from services.ingest.linking import Identifier, IdentityLinker
+from services.ingest.linking import Identifier, IdentityLinker, demographic
 from services.ingest.sen2 import fields
 from services.ingest.sen2.person import (
     SOURCE_SYSTEM,
@@ -112,13 +112,14 @@ def _header(tree: etree._ElementTree, year: int) -> dict[str, str]:
     return {k: v for k, v in found.items() if v}
 
 
-def _identifiers(person: Element) -> list[Identifier]:
+def _identifiers(person: Element, born: date | None) -> list[Identifier]:
+    """UPN and ULN; name and date of birth only for a young person with neither."""
     shared = [("upn", text(person, "UPN")), ("uln", text(person, "UniqueLearnerNumber"))]
     found = [(kind, value) for kind, value in shared if value]
     if found:
         return found
-    names = (text(person, "Forename"), text(person, "Surname"), text(person, "PersonBirthDate"))
-    return [("demographic", "|".join(n.lower() for n in names))]
+    named = demographic(text(person, "Forename"), text(person, "Surname"), born)
+    return [named] if named is not None else []
 
 
 def _person(
@@ -139,7 +140,7 @@ def _person(
         result.issues.extend(check.issues)
         result.rows_rejected += 1 + len(requests)
         return 0
-    resolution = linker.resolve(None, _identifiers(person))
+    resolution = linker.resolve(None, _identifiers(person, born))
     if resolution.person_key is None:
         check.add(person, "R-DATA-IDENTITY", resolution.message())
         result.issues.extend(check.issues)

@@ -10,6 +10,7 @@ from schemas.events import PlacementRecorded
 from services.ingest.codes import RANKS, SEN_SETTINGS, SEN_TYPES, placement_id
 from services.ingest.csvtable import RowCheck, Table
 from services.ingest.identifiers import identifier_fault, upn_unknown_fault
+from services.ingest.linking import demographic
 from services.ingest.ssd.link import Index, Link, link_to, put
 from services.ingest.ssd.reading import PersonDraft, SsdReading
 from services.ingest.ssd.tables import ACTIVE_PLANS, PERSON, PLACEMENTS
@@ -44,6 +45,8 @@ def persons(reading: SsdReading, table: Table) -> Index:
             row = check.row
             own = (reading.source_system, person_id)
             shared = [("upn", row["pers_upn"]), ("nhs", row["pers_single_unique_id"])]
+            named = demographic(row["pers_forename"], row["pers_surname"], born)
+            shared += [named] if named is not None else []
             resolution = reading.linker.resolve(own, shared)
             reading.conflict(check, resolution.conflicts)
             assert resolution.person_key is not None  # a record with its own id always has one

@@ -14,7 +14,15 @@ PERSON = TableSpec(
     "ssd_person",
     key="pers_person_id",
     columns=("pers_person_id", "pers_dob"),
-    optional=("caseworker_id", "team", "pers_upn", "pers_single_unique_id", "pers_upn_unknown"),
+    optional=(
+        "caseworker_id",
+        "team",
+        "pers_upn",
+        "pers_single_unique_id",
+        "pers_upn_unknown",
+        "pers_forename",  # with pers_dob, links a SEN2 record of a child with no UPN or ULN
+        "pers_surname",
+    ),
     required_file=True,
     personal=True,
 )
