@@ -157,7 +157,10 @@ def probe_event(ref: str, today: date) -> tuple[bytes, bytes]:
 
 
 async def at_end(bootstrap: str, topic: str) -> AIOKafkaConsumer:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    # a short fetch wait: the embedded Tansu holds a fed fetch about half of it (500 ms default)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20
+    )
     await consumer.start()
     partitions = consumer.partitions_for_topic(topic) or set()
     if not partitions:

@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -33,12 +34,49 @@ GROUP_ID = "casewatch-alerts"
 JOURNEYS_GROUP_ID = "casewatch-alerts-journeys"
 BATCH_MAX_RECORDS = 500
 POLL_TIMEOUT_MS = 500  # how often the loop looks at ``stop``
+# Longest the broker may hold a fetch. aiokafka's 500 ms cost up to ~250 ms a flag on the
+# embedded Tansu, which answers a steadily fed fetch after about half the wait (Kafka answers
+# at the first record); an idle consumer then asks ten times a second.
+FETCH_MAX_WAIT_MS = 100
 FIRST_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 30.0
+
+# Journey snapshots are stored this many to a transaction (each costs ~1-2 ms of SQLite):
+# a flag waits for at most one such transaction, not for a whole batch of snapshots.
+JOURNEY_CHUNK = 50
 
 Batch = Mapping[TopicPartition, Sequence[ConsumerRecord[bytes, bytes]]]
 BatchHandler = Callable[[Batch], Awaitable[bool]]  # False: stopped before it was stored
 T = TypeVar("T")
+
+
+class FlagsFirst:
+    """Flags before journey snapshots at the store's one writer.
+
+    Both consumers write the same database, and SQLite has one writer at a time: at 500
+    events/s a batch of a few hundred snapshots held the write lock for 150-500 ms while a
+    flag — what a caseworker waits for — queued behind it (bench/RESULTS.md, 2026-12-05).
+    The journeys consumer stores its batch ``JOURNEY_CHUNK`` snapshots to a transaction and
+    waits, before each, until no flag batch is waiting or being stored."""
+
+    def __init__(self) -> None:
+        self._flags = 0
+        self._clear = asyncio.Event()
+        self._clear.set()
+
+    @contextlib.asynccontextmanager
+    async def flags(self) -> AsyncIterator[None]:
+        self._flags += 1
+        self._clear.clear()
+        try:
+            yield
+        finally:
+            self._flags -= 1
+            if not self._flags:
+                self._clear.set()
+
+    async def journeys_turn(self) -> None:
+        await self._clear.wait()
 
 
 async def consume_flags(
@@ -47,14 +85,17 @@ async def consume_flags(
     *,
     stop: asyncio.Event,
     metrics: AlertMetrics | None = None,
+    gate: FlagsFirst | None = None,
 ) -> None:
     """Apply flag records to ``store`` until ``stop`` is set; wait for the broker if needed."""
+    gate = gate or FlagsFirst()
 
     async def handle(batch: Batch) -> bool:
         records = _decode_flags(batch, metrics)
         if not records:
             return True
-        transitions = await _stored(lambda: store.apply_many(records), len(records), stop)
+        async with gate.flags():
+            transitions = await _stored(lambda: store.apply_many(records), len(records), stop)
         if transitions is None:
             return False
         _log_transitions(transitions)
@@ -72,20 +113,25 @@ async def consume_journeys(
     *,
     stop: asyncio.Event,
     metrics: AlertMetrics | None = None,
+    gate: FlagsFirst | None = None,
 ) -> None:
-    """Store journey snapshots (routing and the inbox's timelines) until ``stop`` is set."""
+    """Store journey snapshots (routing and the inbox's timelines) until ``stop`` is set,
+    giving way to flags (``FlagsFirst``). A batch's offsets are committed once all of its
+    chunks are stored; a crash in between re-delivers it, and storing is idempotent."""
+    gate = gate or FlagsFirst()
 
     async def handle(batch: Batch) -> bool:
         records = _decode_journeys(batch, metrics)
-        if not records:
-            return True
-        changes = await _stored(lambda: store.apply_journeys(records), len(records), stop)
-        if changes is None:
-            return False
-        level = logging.INFO if changes.rerouted or changes.forgotten else logging.DEBUG
-        log.log(level, "applied %d journey records: %s", len(records), changes)
-        if metrics:
-            metrics.count_journeys(changes)
+        for start in range(0, len(records), JOURNEY_CHUNK):
+            chunk = records[start : start + JOURNEY_CHUNK]
+            await gate.journeys_turn()
+            changes = await _stored(partial(store.apply_journeys, chunk), len(chunk), stop)
+            if changes is None:
+                return False
+            level = logging.INFO if changes.rerouted or changes.forgotten else logging.DEBUG
+            log.log(level, "applied %d journey records: %s", len(chunk), changes)
+            if metrics:
+                metrics.count_journeys(changes)
         return True
 
     await _consume(settings, settings.topic_journeys, JOURNEYS_GROUP_ID, handle, stop)
@@ -126,6 +172,7 @@ def _consumer_for(settings: Settings, topic: str, group: str) -> AIOKafkaConsume
         client_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         **timeouts,
     )
 

@@ -24,8 +24,8 @@ import logging
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence, Set
+from datetime import UTC, date, datetime
 from typing import Any, NoReturn, cast
 
 import faust
@@ -42,7 +42,7 @@ from services.journeys.metrics import WorkerMetrics
 from services.journeys.processor import JourneyProcessor, Record, Swept
 from services.journeys.scheduling import EvaluationSchedule
 from services.journeys.table import PartitionedTable
-from services.journeys.transport import SCHEME
+from services.journeys.transport import FAUST_FETCH_MAX_WAIT_MS, SCHEME
 from services.journeys.transport import Consumer as CasewatchConsumer
 from services.runtime.clock import Clock
 from services.runtime.logs import without_text
@@ -94,6 +94,10 @@ def rocksdb_options(tuning: WorkerTuning) -> dict[str, int]:
     )
 
 
+class JourneysApp(faust.App):
+    casewatch_fetch_max_wait_ms: int = FAUST_FETCH_MAX_WAIT_MS  # read by the transport
+
+
 def create_app(
     settings: Settings,
     *,
@@ -105,7 +109,7 @@ def create_app(
     check: Check = admit,
 ) -> faust.App:
     tuning = tuning or WorkerTuning()
-    app = faust.App(
+    app = JourneysApp(
         APP_ID,
         # casewatch:// is faust's aiokafka transport with a leaner fetcher (see transport)
         broker=";".join(f"{SCHEME}://{h}" for h in settings.kafka_bootstrap.split(",")),
@@ -120,6 +124,7 @@ def create_app(
         Stream=Stream,  # a batch is acknowledged only once handled (see batches)
         **faust_settings(settings, tuning),
     )
+    app.casewatch_fetch_max_wait_ms = tuning.fetch_max_wait_ms
     raw: dict[str, Any] = dict(key_type=bytes, value_type=bytes, partitions=settings.partitions)
     inputs = app.topic(settings.topic_events, settings.topic_clock, **raw)
     clock_topic = app.topic(settings.topic_clock, **raw)
@@ -150,6 +155,7 @@ def create_app(
         write, a bug), the batch is never acknowledged and the process ends: carrying on
         would apply later events of the same journeys, and a redelivery of the failed ones
         would then be skipped as already applied (``processor``'s position check)."""
+        stream.window_by(worker.window)  # long while behind, short when live (batches)
         async for batch in stream.take_events(tuning.batch_max, within=tuning.batch_within):
             try:
                 await worker.handle(batch)
@@ -207,6 +213,8 @@ class JourneysWorker:
         self.clock, self.metrics, self.wall, self.table = clock, metrics, wall, table
         schedule = EvaluationSchedule(
             settle=settings.worker_settle_seconds,
+            settle_bulk=settings.worker_settle_bulk_seconds,
+            bulk_changes=settings.worker_bulk_changes,
             verify_every=settings.worker_timer_seconds,
             tick_seconds=settings.worker_tick_seconds,
             pack_version=pack.version,
@@ -240,14 +248,20 @@ class JourneysWorker:
     async def handle(self, batch: Sequence[Any]) -> None:
         name = self.settings.topic_events
         events = [e for e in batch if e.message.topic == name]
-        ticked = sorted({e.message.partition for e in batch if e.message.topic != name})
+        ticked = {e.message.partition for e in batch if e.message.topic != name}
+        folded = {e.message.partition for e in events}
         self.table.bind(batch)
         self.at("fold")
         try:
             if events:
                 await self.fold(events)
-            for partition in ticked:
-                await self.sweep(partition, idle=not events)
+            # A live partition of the batch is swept: its settled changes are evaluated
+            # right after the batch that finds them settled, not on the next tick. Under a
+            # bulk load they wait for the tick, as they did: fewer evaluations of children
+            # whose events are still arriving (bench/RESULTS.md, 2026-12-05).
+            now, schedule = time.monotonic(), self.processor.schedule
+            live = {p for p in folded if not schedule.bulk(p, now)}
+            await self.sweep(sorted(ticked | live), ticked=ticked, idle=not events)
         finally:
             self.table.release()
             self.at("idle")
@@ -295,7 +309,25 @@ class JourneysWorker:
         logging.shutdown()
         os._exit(EXIT_BATCH_FAILED)
 
-    async def sweep(self, partition: int, *, idle: bool = False) -> None:
+    async def sweep(
+        self, partitions: Sequence[int], *, ticked: Set[int], idle: bool = False
+    ) -> None:
+        """Evaluate each partition's settled changes — and, where a clock tick came, its due
+        and to-be-verified journeys — then publish all of it at once: three broker round
+        trips a batch, not three a partition."""
+        swept = [(p, *self.evaluate(p, clock=p in ticked, idle=idle)) for p in partitions]
+        every = Swept()
+        for _, _, one in swept:
+            every.flags += one.flags
+            every.changes += one.changes
+            every.snapshots += one.snapshots
+        self.at(f"sweep {list(partitions)}: publish")
+        await self.publish(every)
+        for partition, as_of, one in swept:
+            self.at(f"sweep {partition}: measures")
+            self.account(partition, as_of, one, clock=partition in ticked)
+
+    def evaluate(self, partition: int, *, clock: bool, idle: bool) -> tuple[date, Swept]:
         if not self.processor.schedule.ready(partition):
             self.at(f"sweep {partition}: adopt")
             self.adopt(partition)
@@ -309,14 +341,17 @@ class JourneysWorker:
             budget=self.tuning.tick_budget_seconds,
             changed_budget=self.changed_budget(idle),
             backlog=self.backlog(partition),
+            settled_only=not clock,
         )
-        self.at(f"sweep {partition}: publish")
-        await self.publish(swept)
-        self.at(f"sweep {partition}: measures")
-        self.measures.refresh(partition, as_of, swept.changes, self.table.read)
+        return as_of, swept
+
+    def account(self, partition: int, as_of: date, swept: Swept, *, clock: bool) -> None:
+        """Measures, metrics and a log line for one partition's published sweep."""
+        self.measures.refresh(partition, as_of, swept.changes, self.table.read, recompute=clock)
         self.metrics.swept(swept, self.processor.schedule.size(partition), partition)
         if swept.flags:
-            log.info(
+            log.log(
+                logging.INFO if clock else logging.DEBUG,  # INFO: a line a partition a tick
                 "partition %s as of %s: evaluated %s, %s flag changes",
                 partition,
                 as_of,
@@ -333,14 +368,28 @@ class JourneysWorker:
 
     def changed_budget(self, idle: bool = False) -> float:
         """For settled changes, shared by the owned partitions: half of the time between
-        sweeps (once per tick, or per batch window if that is longer) — or, when no event
-        came with the ticks, three times it: a replay has ended, nothing else waits, and
-        each sweep follows a batch window spent waiting (at 0.9 of it, evaluating 1M
-        journeys kept the worker idle half the time). A new event then waits up to ~3 s."""
+        sweeps (a sweep follows every batch, so the batch window in force) — or, when no
+        event came with the ticks, three times the longest time between sweeps (a tick, or
+        the long batch window): a replay has ended, nothing else waits, and each sweep
+        follows a batch window spent waiting (at 0.9 of it, evaluating 1M journeys kept the
+        worker idle half the time). A new event then waits up to ~3 s."""
         owned = len(self.read_up_to) or self.settings.partitions
-        interval = max(self.settings.worker_tick_seconds, self.tuning.batch_within)
-        share = (IDLE_SWEEP_SHARE if idle else 0.5) * interval / owned
+        if idle:
+            interval = max(self.settings.worker_tick_seconds, self.tuning.batch_within)
+            share = IDLE_SWEEP_SHARE * interval / owned
+        else:
+            share = 0.5 * self.window() / owned
         return max(self.tuning.tick_budget_seconds, share)
+
+    def window(self) -> float:
+        """The batch window in force: ``batch_within`` while an owned partition is behind by
+        more than a batch (a replay: the longer the window, the fewer writes per journey),
+        ``batch_within_live`` otherwise (what a live event waits before it is folded)."""
+        events = self.settings.topic_events
+        owned = [tp.partition for tp in self.app.consumer.assignment() if tp.topic == events]
+        if any(self.backlog(partition) for partition in owned):
+            return self.tuning.batch_within
+        return self.tuning.batch_within_live
 
     def backlog(self, partition: int) -> bool:
         """More unread events in the partition than one batch: evaluation waits for them."""

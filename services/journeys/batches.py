@@ -9,10 +9,19 @@ message lost valid events of *other* partitions for good (issue 13).
 ``Stream.withhold()`` makes the stream refuse every acknowledgement from then on; the agent
 calls it before letting an exception out of a batch (``app.journeys``), so the batch's events
 stay unacknowledged and are delivered again to whichever worker next owns their partitions.
+
+The batch window adapts (``Stream.window_by``): ``take_events`` waits a fixed ``within`` for
+its buffer to fill, and that wait is what every event pays before it is folded. A long window
+keeps a replay cheap (each journey written once per batch, however many of its events the
+batch holds); a short one keeps a live event's wait short. The agent gives the stream a
+function returning the window in force — long while a partition is behind, short otherwise —
+and ``take_events`` (faust-streaming 0.15) asks for it before every wait, through
+``wait_for_stopped``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import faust
@@ -20,10 +29,21 @@ import faust
 
 class Stream(faust.Stream):  # type: ignore[type-arg]
     _withheld = False
+    _window: Callable[[], float] | None = None
 
     def withhold(self) -> None:
         """Acknowledge nothing more: the batch in hand (and any after it) was not processed."""
         self._withheld = True
+
+    def window_by(self, window: Callable[[], float]) -> None:
+        """From now on each of ``take_events``' waits lasts ``window()`` seconds, not its
+        ``within``."""
+        self._window = window
+
+    async def wait_for_stopped(self, *coros: Any, timeout: Any = None) -> bool:
+        if self._window is not None and timeout is not None:  # take_events' batch wait
+            timeout = self._window()
+        return bool(await super().wait_for_stopped(*coros, timeout=timeout))
 
     async def ack(self, event: Any) -> bool:
         if self._withheld:

@@ -20,7 +20,17 @@ class WorkerTuning(BaseSettings):
         description="events folded per batch (one table write per journey and batch)",
     )
     batch_within: float = Field(
-        default=1.0, gt=0, description="seconds to wait for a batch to fill before folding it"
+        default=1.0,
+        gt=0,
+        description=(
+            "seconds to wait for a batch to fill before folding it, while a partition is"
+            " behind by more than a batch (a replay)"
+        ),
+    )
+    batch_within_live: float = Field(
+        default=0.1,
+        gt=0,
+        description="the same wait when no partition is behind: what a live event waits",
     )
     future_tolerance_seconds: float = Field(
         default=86_400.0,
@@ -38,6 +48,14 @@ class WorkerTuning(BaseSettings):
     )
     fetch_max_bytes: int = Field(
         default=4 * 1024 * 1024, description="consumer fetch size per partition, bytes"
+    )
+    fetch_max_wait_ms: int = Field(
+        default=100,
+        ge=1,
+        description=(
+            "longest a fetch waits at the broker for records (faust's 1,500 ms: Tansu answers"
+            " a steadily fed fetch only after about half of it)"
+        ),
     )
     stream_buffer: int = Field(
         default=8192, description="messages buffered per partition before flow control"

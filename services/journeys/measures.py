@@ -236,16 +236,19 @@ class JourneyMeasures(Collector):
         as_of: date,
         evaluated: Iterable[Changed],
         read: ReadStored,
+        *,
+        recompute: bool = True,
     ) -> int:
-        """After a tick: take the journeys just evaluated, then recompute (within the time
-        budget) those adopted or moved by the date. Returns how many were recomputed."""
+        """After a sweep: take the journeys just evaluated, then — on a clock tick
+        (``recompute``) — recompute within the time budget those adopted or moved by the
+        date. Returns how many were recomputed."""
         n = 0
         for change in evaluated:
             assessed = getattr(change, "assessed", None)
             self.observe(change.partition, change.key, change.after.journey, as_of, assessed)
             n += 1
         started = time.perf_counter()
-        for key in self.due(partition, as_of):
+        for key in self.due(partition, as_of) if recompute else ():
             if time.perf_counter() - started > self.budget:
                 break
             raw = read(key, partition)

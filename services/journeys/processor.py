@@ -300,12 +300,16 @@ class JourneyProcessor:
         budget: float,
         changed_budget: float | None = None,
         backlog: bool = False,
+        settled_only: bool = False,
     ) -> Swept:
         """Evaluate what is settled, due or next to verify: the clock's work (due, verify)
         within ``budget`` seconds, settled changes within ``changed_budget`` (default the
-        same) — after a replay there are many, and nothing else is waiting."""
+        same) — after a replay there are many, and nothing else is waiting. With
+        ``settled_only`` (after a batch of events, between ticks) only settled changes."""
         out = Swept()
-        plan = self.schedule.plan(partition, mono, as_of, limit=10_000, backlog=backlog)
+        plan = self.schedule.plan(
+            partition, mono, as_of, limit=10_000, backlog=backlog, settled_only=settled_only
+        )
         seen: set[bytes] = set()
         for reason, keys, allowed in (
             ("changed", plan.settled, changed_budget or budget),

@@ -26,6 +26,13 @@ Table writes reach the changelog through faust's producer buffer; past ``max_mes
 (``wait_until_ebb``), which held a batch of journey writes to ~1.4k records/s. A batch writes
 up to ``batch_max`` journeys at once, so the buffer is allowed that many.
 
+Fetch wait: faust asks the broker to hold a fetch up to 1,500 ms (``fetch_max_wait_ms``)
+until records come. Kafka answers as soon as one record is there; the embedded Tansu, fed 500
+events/s, answered the worker's fetches every ~750 ms (half the wait), so every event waited
+~0.4 s on average before the worker saw it (bench/RESULTS.md, 2026-12-05). The wait is
+``WorkerTuning.fetch_max_wait_ms`` (100 ms) instead: fetches then come back every ~55 ms under
+load, and an idle worker asks ten times a second — a small request each.
+
 Registered as the ``casewatch://`` broker scheme; everything else is faust's aiokafka
 transport (faust-streaming 0.15).
 """
@@ -43,9 +50,25 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 SCHEME = "casewatch"
 RUN = 256  # messages delivered per wait_first: its cost shared, rebalances still prompt
 BUFFERED_WRITES = 20_000  # changelog records pending before faust holds the streams back
+FAUST_FETCH_MAX_WAIT_MS = 1_500  # what faust's aiokafka driver asks for
+
+
+class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = fetch_max_wait_ms(self.app)  # read by start()
+        return consumer
+
+
+def fetch_max_wait_ms(app: Any) -> int:
+    """The worker's fetch wait: the app's ``casewatch_fetch_max_wait_ms``, else faust's."""
+    return int(getattr(app, "casewatch_fetch_max_wait_ms", FAUST_FETCH_MAX_WAIT_MS))
 
 
 class Consumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self) -> ConsumerThread:
+        return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._delivered: dict[Any, int] = {}  # offsets delivered since faust last moved one

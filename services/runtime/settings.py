@@ -35,7 +35,17 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="how often changed journeys are evaluated"
     )
     worker_settle_seconds: float = Field(
-        default=1.0, ge=0, description="quiet time after a child's last event before evaluating"
+        default=0.3, ge=0, description="quiet time after a child's last event before evaluating"
+    )
+    worker_settle_bulk_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="the same while a partition is taking a bulk load (an export's ingest)",
+    )
+    worker_bulk_changes: int = Field(
+        default=500,
+        ge=1,
+        description="journeys changed in a second that make a partition's load bulk",
     )
     worker_web_port: int = Field(default=6066, description="faust web / metrics port")
     worker_metrics_host: str = Field(

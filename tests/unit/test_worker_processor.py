@@ -182,3 +182,18 @@ def test_a_health_source_speaks_only_for_its_own_service_s_referrals() -> None:
     folded = p.fold(records(*owners, start=4), wall=WALL, mono=0.0)
     assert not folded.dead and len(folded.changes) == 1
     assert len(folded.changes[0].after.journey.facts) == 3
+
+
+def test_a_sweep_after_a_batch_evaluates_settled_changes_and_leaves_deadlines_to_the_tick() -> None:
+    table = Table()
+    p = worker(table)
+    fold(p, table, records(PLAN, WHO), mono=0.0)
+    for change in p.tick(0, as_of=AS_OF, wall=WALL, mono=1.5, budget=1.0).changes:
+        table[change.key] = change.value  # evaluated once: R-AR-DUE raised, due by the index
+    later = date(2026, 1, 1)
+    assert not p.tick(0, as_of=later, wall=WALL, mono=2.0, budget=1.0, settled_only=True).flags
+    fold(p, table, records(REVIEW, start=2), mono=2.0)
+    assert not p.tick(0, as_of=AS_OF, wall=WALL, mono=2.5, budget=1.0, settled_only=True).flags
+    swept = p.tick(0, as_of=AS_OF, wall=WALL, mono=3.0, budget=1.0, settled_only=True)
+    assert swept.evaluated == {"changed": 1}
+    assert [(r.rule_id, r.status) for _, _, r in swept.flags] == [("R-AR-DUE", "resolved")]

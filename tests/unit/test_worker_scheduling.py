@@ -141,3 +141,116 @@ def test_every_changed_journey_is_evaluated_within_a_bounded_number_of_ticks(
         serve(s, tick, capacity, evaluated)
     for key, at in changed_at.items():
         assert key in evaluated and evaluated[key] - at <= bound, (key, at, evaluated.get(key))
+
+
+def test_a_sweep_after_a_batch_hands_out_settled_changes_but_not_the_clocks_work() -> None:
+    """Between ticks the worker sweeps after every batch of events: settled changes only,
+    so deadlines and the rolling verification keep the tick's pace."""
+    s = EvaluationSchedule(settle=1.0, verify_every=4.0, tick_seconds=1.0, pack_version=PACK)
+    s.adopt(0, [(b"v%d" % n, JourneyHeader(0, 1, False, None, PACK)) for n in range(8)], 0.0)
+    s.evaluated(0, b"due", D)
+    s.changed(0, b"a", now=0.0)
+    s.changed(0, b"b", now=0.8)
+    after_batch = s.plan(0, now=1.2, as_of=D, limit=100, settled_only=True)
+    assert after_batch.settled == (b"a",) and after_batch.due == () and after_batch.verify == ()
+    tick = s.plan(0, now=1.3, as_of=D, limit=100)
+    assert tick.settled == (b"a",) and tick.due == (b"due",)
+    assert tick.verify == (b"v0", b"v1", b"v2")  # the first slice: the batch took none of it
+
+
+def test_a_backlog_holds_back_the_sweeps_after_batches_too() -> None:
+    s = schedule(max_wait=30.0)
+    s.changed(0, b"a", now=0.0)
+    assert s.plan(0, now=5.0, as_of=D, limit=100, backlog=True, settled_only=True).settled == ()
+    assert s.plan(0, now=5.0, as_of=D, limit=100, settled_only=True).settled == (b"a",)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    changes=st.lists(
+        st.tuples(st.sampled_from([b"a", b"b", b"c", b"d", b"e", b"f"]), st.integers(0, 20)),
+        max_size=30,
+    ),
+    now=st.integers(0, 25),
+    settle=st.sampled_from([0.0, 0.3, 1.0, 3.0]),
+    limit=st.integers(0, 8),
+    settled_only=st.booleans(),
+)
+def test_settled_keys_are_the_first_quiet_ones_in_pending_order(
+    changes: list[tuple[bytes, int]], now: int, settle: float, limit: int, settled_only: bool
+) -> None:
+    """Whatever the changes: the settled keys are those quiet for ``settle`` (since their
+    *last* change), oldest pending first, at most ``limit`` — found without walking the
+    whole queue, and the same for a tick and a sweep after a batch."""
+    s = schedule(settle=settle)
+    first: dict[bytes, int] = {}
+    last: dict[bytes, int] = {}
+    for key, at in sorted(changes, key=lambda c: c[1]):  # the clock only moves forward
+        s.changed(0, key, now=float(at))
+        first.setdefault(key, at)
+        last[key] = at
+    quiet = [k for k in first if float(now) - last[k] >= settle]  # dicts keep pending order
+    plan = s.plan(0, now=float(now), as_of=D, limit=limit, settled_only=settled_only)
+    assert plan.settled == tuple(quiet[:limit])
+
+
+def bulk_schedule() -> EvaluationSchedule:
+    s = EvaluationSchedule(
+        settle=0.3,
+        settle_bulk=1.0,
+        bulk_changes=5,
+        verify_every=1e9,
+        tick_seconds=1.0,
+        pack_version=PACK,
+    )
+    s.adopt(0, [], now=0.0)
+    return s
+
+
+def test_a_live_change_settles_quickly_and_a_bulk_load_waits_the_long_settle() -> None:
+    """Ingest spreads one child's events over the time it reads the export: while a
+    partition takes a bulk load its journeys wait ``settle_bulk``, else ``settle``."""
+    s = bulk_schedule()
+    s.changed(0, b"live", now=10.0)
+    assert s.settle_for(0, now=10.4) == 0.3
+    assert s.plan(0, now=10.4, as_of=D, limit=100, settled_only=True).settled == (b"live",)
+    s.evaluated(0, b"live", due=None)
+    for n in range(5):  # an export arriving: five journeys changed within a second
+        s.changed(0, b"child-%d" % n, now=20.1)
+    assert s.settle_for(0, now=20.5) == 1.0
+    assert s.plan(0, now=20.5, as_of=D, limit=100, settled_only=True).settled == ()
+    assert s.settle_for(0, now=21.5) == 1.0  # the second after still counts the load
+    assert len(s.plan(0, now=21.5, as_of=D, limit=100).settled) == 5
+    assert s.settle_for(0, now=22.5) == 0.3  # quiet for a whole second: live again
+
+
+def test_without_a_bulk_settle_the_settle_never_changes() -> None:
+    s = schedule(settle=0.5)
+    for n in range(1000):
+        s.changed(0, b"%d" % n, now=1.0)
+    assert s.settle_for(0, now=1.2) == 0.5
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    arrivals=st.lists(st.tuples(st.integers(0, 40), st.integers(1, 9)), max_size=40),
+    now=st.integers(0, 45),
+)
+def test_a_partition_is_bulk_exactly_when_this_second_or_the_last_had_enough_changes(
+    arrivals: list[tuple[int, int]], now: int
+) -> None:
+    """Changes counted per second (tenths within it): bulk iff the current second or the
+    one before it holds at least ``bulk_changes`` of them."""
+    s = bulk_schedule()
+    per_second: dict[int, int] = {}
+    serial = 0
+    for tenth, count in sorted(arrivals):
+        at = tenth / 4  # several arrivals a second, seconds skipped too
+        if at > now:
+            break
+        for _ in range(count):
+            serial += 1
+            s.changed(0, b"k%d" % serial, now=at)
+        per_second[math.floor(at)] = per_second.get(math.floor(at), 0) + count
+    bulk = max(per_second.get(now, 0), per_second.get(now - 1, 0)) >= 5
+    assert s.settle_for(0, now=float(now) + 0.5) == (1.0 if bulk else 0.3)

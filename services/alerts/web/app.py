@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.alerts.config import AlertSettings
-from services.alerts.consumer import consume_flags, consume_journeys
+from services.alerts.consumer import FlagsFirst, consume_flags, consume_journeys
 from services.alerts.domain.lifecycle import CaseworkInvalid, CaseworkRefused
 from services.alerts.metrics import AlertMetrics
 from services.alerts.store.casework import AlertNotFound
@@ -97,10 +97,15 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
         tasks = []
+        flags_first = FlagsFirst()  # one writer: a flag never queues behind snapshots
         if consume:
             work: dict[str, Coroutine[Any, Any, None]] = {
-                "flag-consumer": consume_flags(settings, alerts, stop=stop, metrics=metrics),
-                "journey-consumer": consume_journeys(settings, alerts, stop=stop, metrics=metrics),
+                "flag-consumer": consume_flags(
+                    settings, alerts, stop=stop, metrics=metrics, gate=flags_first
+                ),
+                "journey-consumer": consume_journeys(
+                    settings, alerts, stop=stop, metrics=metrics, gate=flags_first
+                ),
                 "sweeper": sweep_until_stopped(
                     alerts,
                     config.escalation(alerts.roster),
