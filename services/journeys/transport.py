@@ -8,6 +8,13 @@ race is run once per *run of messages* from one fetch: a rebalance still cancels
 delivery in progress, and every message delivered before it keeps its read offset, exactly
 as faust's loop does message by message.
 
+Rebalances: faust resumes fetching a newly assigned partition before it seeks it and before
+``flow_control.resume()`` empties the streams' queues, and a stream drops an event fetched in
+an earlier generation; either way faust had already recorded the read offset, so the event
+was never processed, committed or read again. A stream's message is handed over only once the
+rebalance has ended and only if it was fetched in the current generation; otherwise the
+partitions with undelivered messages of that fetch are sought back to them.
+
 Gaps: faust records a jump in a partition's offsets as acknowledged (right for compacted
 topics) and so commits past it. casewatch's topics never skip an offset, so a gap means
 messages were fetched and never delivered (e.g. a fetch from before a seek delivered after
@@ -51,6 +58,7 @@ SCHEME = "casewatch"
 RUN = 256  # messages delivered per wait_first: its cost shared, rebalances still prompt
 BUFFERED_WRITES = 20_000  # changelog records pending before faust holds the streams back
 FAUST_FETCH_MAX_WAIT_MS = 1_500  # what faust's aiokafka driver asks for
+HOLD_POLL = 0.01  # seconds between looks at app.rebalancing while a message waits
 
 
 class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -75,6 +83,7 @@ class Consumer(faust_aiokafka.Consumer):
         self._origin: dict[Any, int] = {}  # first offset delivered since a seek, per partition
         self._restart: dict[Any, int] = {}  # where the last seek put each partition
         self._last_delivery: dict[Any, float] = {}  # monotonic time, per partition
+        self._undelivered: list[Any] = []  # the rest of a run _deliver stopped in
 
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - needs a broker
         consumer_stopped = self._stopped.is_set
@@ -103,25 +112,62 @@ class Consumer(faust_aiokafka.Consumer):
         async for tp, message in ait:
             run.append((tp, message))
             if len(run) >= RUN:
-                done = await self.wait_first(self._deliver(run), self.suspend_flow.wait())
-                if done.stopped or False in done.results:
-                    return  # stopped, or a gap: the rest of this fetch is read again
+                if not await self._deliver_run(run, ait):
+                    return  # stopped, or the rest of this fetch is to be read again
                 run = []
         if run:
-            await self.wait_first(self._deliver(run), self.suspend_flow.wait())
+            await self._deliver_run(run, ait)
+
+    async def _deliver_run(self, run: list[Any], ait: AsyncIterator[Any]) -> bool:
+        """Deliver one run; if it stopped at a message (a gap, a stale fetch), seek every
+        partition with an undelivered message of this fetch back to it: the fetch moved their
+        positions past messages nobody processed, and no later message may come to show it."""
+        self._undelivered = []
+        deliver = self._deliver(run)
+        done = await self.wait_first(deliver, self.suspend_flow.wait())
+        if done.stopped or deliver not in done.done:
+            return False  # stopped, or the flow suspended for a rebalance (which seeks)
+        if done.results[done.done.index(deliver)]:
+            return True
+        pending = {tp for tp, _ in self._undelivered}
+        async for tp, _ in ait:
+            pending.add(tp)
+        assigned = self.assignment()
+        for tp in pending:
+            expected = self._expected(tp)
+            if expected is not None and tp in assigned:
+                await self._reread(tp, expected)
+        return False
 
     async def _deliver(self, run: list[Any]) -> bool:
         """faust's per-message steps (skip what was read already, commit when due, hand the
-        message to the streams, remember the read offset), except for gaps: False if one
-        was found, after seeking back to it."""
-        callback, read = self.callback, self._read_offset
-        for tp, message in run:
+        message to the streams, remember the read offset), except for gaps and rebalances:
+        False at the first message not delivered (its rest in ``_undelivered``).
+
+        A stream's message waits while the app is rebalancing, and one fetched in an earlier
+        generation is not delivered at all. faust resumes fetching a newly assigned partition
+        before it seeks it and before ``flow_control.resume()`` empties the streams' queues,
+        and a stream skips an event of another generation: in both cases the message was
+        dropped after its read offset was recorded, never processed, never committed and
+        never read again (the scale-out loss, bench/RESULTS.md 2026-12-06)."""
+        callback, read, app = self.callback, self._read_offset, self.app
+        acking = app.topics.acks_enabled_for
+        for n, (tp, message) in enumerate(run):
             offset = message.offset
+            if acking(tp.topic):  # a stream's topic; table changelogs are never held
+                while app.rebalancing:
+                    await asyncio.sleep(HOLD_POLL)  # the caller's wait_first cancels on suspend
+                if message.generation_id != app.consumer_generation_id:
+                    self._undelivered = run[n:]
+                    return False
             expected = self._expected(tp)
             if expected is not None and offset < expected:
                 continue  # delivered already
             if expected is not None and offset > expected:
-                await self._seek_back(tp, expected, offset)
+                self.log.warning(
+                    "offset gap in %s: %s expected, %s fetched; seeking back", tp, expected, offset
+                )
+                self._undelivered = run[n:]
                 return False
             if self._commit_every is not None and self._n_acked >= self._commit_every:
                 self._n_acked = 0
@@ -168,14 +214,15 @@ class Consumer(faust_aiokafka.Consumer):
             return self._restart.get(tp)
         return read + 1 if self._delivered.get(tp) == read else read
 
-    async def _seek_back(self, tp: Any, expected: int, found: int) -> None:
-        """Our topics never skip an offset (no compaction, no transactions), so a gap is a
-        fetch from before a seek. faust would record the gap as acknowledged and commit past
-        messages nobody processed; read them again instead."""
-        self.log.warning(
-            "offset gap in %s: %s expected, %s fetched; seeking back", tp, expected, found
-        )
+    async def _reread(self, tp: Any, expected: int) -> None:
+        """Seek ``tp`` back to the next offset it must deliver. Our topics never skip an
+        offset (no compaction, no transactions), so a gap is a fetch from before a seek: faust
+        would record it as acknowledged and commit past messages nobody processed. The
+        partition's commit origin is kept: the offsets delivered before still count."""
+        origin = self._origin.get(tp)
         await self.seek(tp, expected)
+        if origin is not None:
+            self._origin[tp] = origin
 
     async def perform_seek(self) -> None:
         self._delivered.clear()

@@ -9,8 +9,10 @@ import json
 import logging
 import random
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
+from faust.types import TP
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -229,3 +231,129 @@ def test_an_unacknowledged_event_holds_its_partitions_commit() -> None:
     assert commits(None, [5, 6, 7], origin=3) is None  # faust commits 8 past 3 and 4
     assert commits(None, [3, 4], origin=3) == 5
     assert commits(None, [3, 4]) is None  # nothing delivered since the seek: nothing known
+
+
+# --- rebalances: a fetched message is never dropped after its offset is recorded ----------
+
+
+class _Message:
+    def __init__(self, tp: Any, offset: int, generation_id: int) -> None:
+        self.tp, self.offset, self.generation_id = tp, offset, generation_id
+
+
+def _consumer(generation: int = 2) -> Any:
+    """The casewatch consumer's delivery path alone: a fake app and broker, faust's real
+    bookkeeping (read offsets, seeks) and mode's real wait_first."""
+    import asyncio
+    from collections import defaultdict
+    from types import SimpleNamespace
+
+    from services.journeys.transport import Consumer
+
+    class Bare(Consumer):
+        def __init__(self) -> None:  # no faust service start: only what delivery reads
+            self.app = SimpleNamespace(
+                rebalancing=False,
+                consumer_generation_id=generation,
+                topics=SimpleNamespace(acks_enabled_for=lambda topic: topic == "events"),
+            )
+            self.delivered: list[tuple[int, int]] = []
+            self.sought: list[tuple[int, int]] = []
+            self.warned: list[str] = []
+            self._read_offset = defaultdict(lambda: None)
+            self._commit_every = None
+            self._n_acked = 0
+            self._delivered, self._origin, self._restart, self._last_delivery = {}, {}, {}, {}
+            self._undelivered = []
+            self._stopped, self._crashed = asyncio.Event(), asyncio.Event()
+            self.suspend_flow = asyncio.Event()
+            self.log = SimpleNamespace(
+                warning=lambda *a: self.warned.append(a[0] % a[1:]), dev=lambda *a: None
+            )
+
+        @property
+        def loop(self) -> Any:
+            return asyncio.get_running_loop()
+
+        async def callback(self, message: Any) -> None:
+            self.delivered.append((message.tp.partition, message.offset))
+
+        async def _seek(self, tp: Any, offset: int) -> None:
+            self.sought.append((tp.partition, offset))
+
+        def assignment(self) -> set[Any]:
+            return {TP("events", 0), TP("events", 1)}
+
+    return Bare()
+
+
+def _fetch(*messages: _Message) -> Any:
+    async def fetched() -> Any:
+        for message in messages:
+            yield message.tp, message
+
+    return fetched()
+
+
+def test_a_message_fetched_during_a_rebalance_waits_for_its_end() -> None:
+    """faust empties the streams' queues at the end of a rebalance (flow_control.resume):
+    a message handed over before then was lost, its read offset already recorded."""
+    import asyncio
+
+    async def scenario() -> list[tuple[int, int]]:
+        consumer = _consumer()
+        consumer.app.rebalancing = True
+        p0 = TP("events", 0)
+        delivery = asyncio.ensure_future(
+            consumer._deliver_runs(_fetch(_Message(p0, 0, 2), _Message(p0, 1, 2)))
+        )
+        await asyncio.sleep(0.05)
+        assert consumer.delivered == [] and consumer._read_offset[p0] is None
+        consumer.app.rebalancing = False
+        await asyncio.wait_for(delivery, 1)
+        assert consumer._read_offset[p0] == 1
+        return consumer.delivered
+
+    assert asyncio.run(scenario()) == [(0, 0), (0, 1)]
+
+
+def test_a_message_of_an_earlier_generation_is_read_again_not_dropped() -> None:
+    """A stream skips an event fetched in an earlier generation; here it is not handed over,
+    and every partition with an undelivered message of that fetch is sought back to it."""
+    import asyncio
+
+    async def scenario() -> Any:
+        consumer = _consumer(generation=3)
+        p0, p1 = TP("events", 0), TP("events", 1)
+        consumer._restart.update({p0: 10, p1: 20})  # where the rebalance's seek put them
+        fetched = _fetch(_Message(p0, 10, 2), _Message(p1, 20, 2), _Message(p0, 11, 2))
+        await consumer._deliver_runs(fetched)
+        return consumer
+
+    consumer = asyncio.run(scenario())
+    assert consumer.delivered == []
+    assert sorted(consumer.sought) == [(0, 10), (1, 20)]
+
+
+def test_a_gap_seeks_back_every_partition_the_fetch_left_undelivered() -> None:
+    """A gap stops delivery; the rest of the fetch is read again even for a partition whose
+    next message may never come (a quiet partition would otherwise wait for one)."""
+    import asyncio
+
+    async def scenario() -> Any:
+        consumer = _consumer()
+        p0, p1 = TP("events", 0), TP("events", 1)
+        consumer._restart.update({p0: 5, p1: 7})
+        fetched = _fetch(
+            _Message(p1, 7, 2), _Message(p0, 6, 2), _Message(p1, 8, 2), _Message(p1, 9, 2)
+        )
+        await consumer._deliver_runs(fetched)
+        return consumer
+
+    consumer = asyncio.run(scenario())
+    assert consumer.delivered == [(1, 7)]
+    assert sorted(consumer.sought) == [(0, 5), (1, 8)]
+    assert consumer._origin == {TP("events", 1): 7}  # offset 7's acknowledgement still counts
+    assert consumer.warned == [
+        "offset gap in TP(topic='events', partition=0): 5 expected, 6 fetched; seeking back"
+    ]
