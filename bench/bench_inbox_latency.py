@@ -353,6 +353,23 @@ def report(run: Run, args: argparse.Namespace, overrides: dict[str, str]) -> Non
         print(f"{name:<62}{len(values):>5}" + "".join(f"{c:>7.0f}ms" for c in cells))
     if missed:
         print(f"never visible: {', '.join(missed[:10])}")
+    tenths = by_tenth(probes)
+    if tenths:
+        print()
+        print("alert visible by tenth of the run (p50 / max, ms): does latency grow with time?")
+        print("  ".join(f"{p50 * 1000:.0f}/{top * 1000:.0f}" for p50, top in tenths))
+
+
+def by_tenth(probes: list[Probe]) -> list[tuple[float, float]]:
+    """p50 and max of 'alert visible' for each tenth of the probes, in the order sent: a
+    stack that falls behind under the background shows a rising row, one that keeps up a
+    flat one (a single p99 over the run hides which)."""
+    seen = sorted((p.n, p.visible - p.sent) for p in probes if p.visible is not None)
+    if len(seen) < 10:
+        return []
+    size = len(seen) / 10
+    parts = [[v for _, v in seen[round(i * size) : round((i + 1) * size)]] for i in range(10)]
+    return [(percentile(part, 0.5), max(part)) for part in parts]
 
 
 def main() -> int:

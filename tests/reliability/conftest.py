@@ -31,6 +31,7 @@ from services.journeys.domain.journey import Journey, fold
 from services.journeys.domain.pack import DEFAULT_PACK
 from services.journeys.domain.rules import evaluate
 from services.journeys.domain.state import JourneyState
+from services.journeys.processor import partition_of
 from services.runtime.broker import EmbeddedBroker, ensure_topics, free_port
 from services.runtime.settings import Settings
 from tests.integration.conftest import read_records
@@ -166,17 +167,20 @@ def clean_replay(events: Iterable[Event]) -> dict[str, Expected]:
 
 def differences(expected: dict[str, Expected], stored: dict[str, JourneyState]) -> list[str]:
     """Children whose stored journey or open flags differ from the clean replay (their
-    positions only: person keys stay out of test output as they stay out of logs)."""
+    positions and partitions only: person keys stay out of test output as they stay out of
+    logs). The partition says whether a loss is one worker's (one partition) or everyone's."""
+    partitions = Settings().partitions
     wrong = []
     for n, (key, want) in enumerate(sorted(expected.items())):
         got = stored.get(key)
+        where = f"child #{n} (partition {partition_of(key.encode(), partitions)})"
         if got is None:
-            wrong.append(f"child #{n}: missing")
+            wrong.append(f"{where}: missing")
         elif got.journey != want.journey:
             stale = sum(1 for k, f in want.journey.facts.items() if got.journey.facts.get(k) != f)
-            wrong.append(f"child #{n}: {stale} of {len(want.journey.facts)} facts differ")
+            wrong.append(f"{where}: {stale} of {len(want.journey.facts)} facts differ")
         elif frozenset(got.open_flags) != want.open_flags:
-            wrong.append(f"child #{n}: open flags differ")
+            wrong.append(f"{where}: open flags differ")
     extra = set(stored) - set(expected)
     return wrong + [f"{len(extra)} journeys nobody sent"] * bool(extra)
 
