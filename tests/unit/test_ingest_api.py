@@ -453,3 +453,39 @@ def test_the_api_counts_what_it_published_and_refused_for_the_dashboard(
         assert line in text, line
     assert "x9" not in text and "9990000001" not in text and "HR1" not in text
     assert len(sent) == 2
+
+
+def test_a_case_system_posting_a_name_and_birth_date_links_a_return_of_the_same_child(
+    client: TestClient, sent: list[Event]
+) -> None:
+    """A young person with no UPN or ULN: the case system posts them with their name and date
+    of birth, so a SEN2 return naming them the same way is left to that record (not a second
+    journey). The name is never echoed, and a partial name is not an identifier."""
+    from services.ingest.linking import IdentityLinker
+
+    person = {"id": "P-77", "forename": "Flo", "surname": "Madeup", "date_of_birth": "2010-10-22"}
+    body = {
+        "record_key": "persons:P-77",
+        "person": person,
+        "payload": {
+            "type": "person.registered",
+            "child_ref": "LL-77",
+            "date_of_birth": "2010-10-22",
+        },
+    }
+    response = client.post("/v1/sources/liquidlogic/events", json=body, headers=token("*"))
+    assert response.status_code == 202, response.text
+    assert "Madeup" not in response.text
+    (event,) = sent
+    assert event.person_key == person_key(DEV_PERSON_KEY_SECRET, "liquidlogic", "P-77")
+
+    saved = client.app.state.ingest.state.links()  # type: ignore[attr-defined]
+    linker = IdentityLinker(DEV_PERSON_KEY_SECRET, links=saved)  # as a later SEN2 run loads it
+    sen2 = linker.resolve(None, [("demographic", "flo|madeup|2010-10-22")])
+    assert sen2.person_key == event.person_key and linker.named_by_a_system(event.person_key)
+
+    partial = {**REFERRAL, "person": {"forename": "Flo", "surname": "Madeup"}}
+    response = client.post("/v1/sources/health/events", json=partial, headers=token("health"))
+    assert response.status_code == 422
+    assert "or forename, surname and date of birth together" in response.text
+    assert "Madeup" not in response.text

@@ -6,7 +6,8 @@ dates, identity, source authority, size) before any is sent, and a broker that d
 acknowledge them all is a 503 (re-posting the batch publishes the same ids).  The token is
 checked before the body is read (401), and a body over ``CASEWATCH_INGEST_MAX_BODY_BYTES``
 is refused unread (413).  The body names the child by the
-source system's own id and/or UPN, ULN, NHS number (linked as for files) and carries a
+source system's own id and/or UPN, ULN, NHS number, and forename, surname and date of birth
+(linked as for files) and carries a
 payload of the event contract; casewatch computes the person key and the deterministic
 event id, so re-posting a fact publishes the same id.  Invalid input is a 422 whose
 ``detail`` lists every field error (``loc``, ``msg``, ``type``), never a value; a body that
@@ -41,7 +42,7 @@ from services.ingest.api.tokens import Integrator, InvalidToken, verify_token
 from services.ingest.config import IngestSettings
 from services.ingest.dates import DateRanges
 from services.ingest.envelope import event_json
-from services.ingest.linking import IdentityLinker
+from services.ingest.linking import Identifier, IdentityLinker, demographic
 from services.ingest.publisher import EventPublisher, PublishReport
 from services.ingest.state import IngestState
 from services.runtime.http import RequestLimits, documented_refusal
@@ -53,6 +54,13 @@ SOURCE = r"^[a-z][a-z0-9_-]{0,39}$"
 Publish = Callable[[Sequence[Event]], PublishReport]
 
 
+NAMED = (
+    "with the other two of forename, surname and date of birth: links a young person with "
+    "no UPN or ULN to a SEN2 return's record (ignored unless all three are given; kept only as "
+    "a keyed hash, never echoed)"
+)
+
+
 class PersonRef(BaseModel):
     """Who the event is about: the source system's own id, and any shared identifiers."""
 
@@ -61,12 +69,27 @@ class PersonRef(BaseModel):
     upn: str | None = Field(default=None, pattern=r"^[A-Za-z][0-9]{11}[A-Za-z0-9]$")
     uln: str | None = Field(default=None, pattern=r"^[1-9][0-9]{7}$")
     nhs: str | None = Field(default=None, pattern=r"^[0-9]{10}$")
+    forename: str | None = Field(default=None, min_length=1, max_length=100, description=NAMED)
+    surname: str | None = Field(default=None, min_length=1, max_length=255, description=NAMED)
+    date_of_birth: date | None = Field(default=None, description=NAMED)
 
     @model_validator(mode="after")
     def _named(self) -> PersonRef:
-        if not (self.id or self.upn or self.uln or self.nhs):
-            raise ValueError("give the person's id, UPN, ULN or NHS number")
+        if not (self.id or self.upn or self.uln or self.nhs or self.demographic()):
+            raise ValueError(
+                "give the person's id, UPN, ULN or NHS number, "
+                "or forename, surname and date of birth together"
+            )
         return self
+
+    def shared(self) -> list[Identifier]:
+        """The identifiers other sources may know the child by (linked as for files)."""
+        found = [(k, v) for k, v in (("upn", self.upn), ("uln", self.uln), ("nhs", self.nhs)) if v]
+        named = self.demographic()
+        return found + ([named] if named is not None else [])
+
+    def demographic(self) -> Identifier | None:
+        return demographic(self.forename or "", self.surname or "", self.date_of_birth)
 
 
 class IncomingEvent(BaseModel):
@@ -252,8 +275,7 @@ class IngestService:
         self, source: str, item: IncomingEvent, loc: list[Any], errors: list[dict[str, Any]]
     ) -> str:
         p = item.person
-        shared = [(k, v) for k, v in (("upn", p.upn), ("uln", p.uln), ("nhs", p.nhs)) if v]
-        resolution = self.linker.resolve((source, p.id) if p.id else None, shared)
+        resolution = self.linker.resolve((source, p.id) if p.id else None, p.shared())
         if resolution.person_key is None:
             errors.append(_field_error([*loc, "person"], resolution.message(), "R-DATA-IDENTITY"))
             return ""
