@@ -83,7 +83,6 @@ class Consumer(faust_aiokafka.Consumer):
         self._origin: dict[Any, int] = {}  # first offset delivered since a seek, per partition
         self._restart: dict[Any, int] = {}  # where the last seek put each partition
         self._last_delivery: dict[Any, float] = {}  # monotonic time, per partition
-        self._undelivered: list[Any] = []  # the rest of a run _deliver stopped in
 
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - needs a broker
         consumer_stopped = self._stopped.is_set
@@ -122,14 +121,14 @@ class Consumer(faust_aiokafka.Consumer):
         """Deliver one run; if it stopped at a message (a gap, a stale fetch), seek every
         partition with an undelivered message of this fetch back to it: the fetch moved their
         positions past messages nobody processed, and no later message may come to show it."""
-        self._undelivered = []
         deliver = self._deliver(run)
         done = await self.wait_first(deliver, self.suspend_flow.wait())
         if done.stopped or deliver not in done.done:
             return False  # stopped, or the flow suspended for a rebalance (which seeks)
-        if done.results[done.done.index(deliver)]:
+        stopped_at: int = done.results[done.done.index(deliver)]
+        if stopped_at == len(run):
             return True
-        pending = {tp for tp, _ in self._undelivered}
+        pending = {tp for tp, _ in run[stopped_at:]}
         async for tp, _ in ait:
             pending.add(tp)
         assigned = self.assignment()
@@ -139,17 +138,11 @@ class Consumer(faust_aiokafka.Consumer):
                 await self._reread(tp, expected)
         return False
 
-    async def _deliver(self, run: list[Any]) -> bool:
+    async def _deliver(self, run: list[Any]) -> int:
         """faust's per-message steps (skip what was read already, commit when due, hand the
-        message to the streams, remember the read offset), except for gaps and rebalances:
-        False at the first message not delivered (its rest in ``_undelivered``).
-
-        A stream's message waits while the app is rebalancing, and one fetched in an earlier
-        generation is not delivered at all. faust resumes fetching a newly assigned partition
-        before it seeks it and before ``flow_control.resume()`` empties the streams' queues,
-        and a stream skips an event of another generation: in both cases the message was
-        dropped after its read offset was recorded, never processed, never committed and
-        never read again (the scale-out loss, bench/RESULTS.md 2026-12-06)."""
+        message to the streams, remember the read offset), except for gaps and rebalances
+        (see the module's text): the index of the first message not delivered, ``len(run)``
+        when all were."""
         callback, read, app = self.callback, self._read_offset, self.app
         acking = app.topics.acks_enabled_for
         for n, (tp, message) in enumerate(run):
@@ -158,8 +151,7 @@ class Consumer(faust_aiokafka.Consumer):
                 while app.rebalancing:
                     await asyncio.sleep(HOLD_POLL)  # the caller's wait_first cancels on suspend
                 if message.generation_id != app.consumer_generation_id:
-                    self._undelivered = run[n:]
-                    return False
+                    return n
             expected = self._expected(tp)
             if expected is not None and offset < expected:
                 continue  # delivered already
@@ -167,8 +159,7 @@ class Consumer(faust_aiokafka.Consumer):
                 self.log.warning(
                     "offset gap in %s: %s expected, %s fetched; seeking back", tp, expected, offset
                 )
-                self._undelivered = run[n:]
-                return False
+                return n
             if self._commit_every is not None and self._n_acked >= self._commit_every:
                 self._n_acked = 0
                 await self.commit()
@@ -177,7 +168,7 @@ class Consumer(faust_aiokafka.Consumer):
             self._last_delivery[tp] = time.monotonic()
             read[tp] = offset
             self._delivered[tp] = offset
-        return True
+        return len(run)
 
     def _new_offset(self, tp: Any) -> int | None:
         """The offset to commit: one past the run of acknowledged offsets that starts at the

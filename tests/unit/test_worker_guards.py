@@ -264,7 +264,6 @@ def _consumer(generation: int = 2) -> Any:
             self._commit_every = None
             self._n_acked = 0
             self._delivered, self._origin, self._restart, self._last_delivery = {}, {}, {}, {}
-            self._undelivered = []
             self._stopped, self._crashed = asyncio.Event(), asyncio.Event()
             self.suspend_flow = asyncio.Event()
             self.log = SimpleNamespace(

@@ -75,7 +75,7 @@ class PersonRef(BaseModel):
 
     @model_validator(mode="after")
     def _named(self) -> PersonRef:
-        if not (self.id or self.upn or self.uln or self.nhs or self.demographic()):
+        if not (self.id or self.upn or self.uln or self.nhs or self.by_name()):
             raise ValueError(
                 "give the person's id, UPN, ULN or NHS number, "
                 "or forename, surname and date of birth together"
@@ -85,10 +85,11 @@ class PersonRef(BaseModel):
     def shared(self) -> list[Identifier]:
         """The identifiers other sources may know the child by (linked as for files)."""
         found = [(k, v) for k, v in (("upn", self.upn), ("uln", self.uln), ("nhs", self.nhs)) if v]
-        named = self.demographic()
+        named = self.by_name()
         return found + ([named] if named is not None else [])
 
-    def demographic(self) -> Identifier | None:
+    def by_name(self) -> Identifier | None:
+        """Forename, surname and date of birth as one identifier, if all three are given."""
         return demographic(self.forename or "", self.surname or "", self.date_of_birth)
 
 
